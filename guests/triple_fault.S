@@ -1,27 +1,20 @@
 /*
  * triple_fault.S - a guest that faults with no way to handle it.
  *
- * Mode: real mode (.code16), entered at 0:0x1000 with DS = 0. It uses no stack of its own.
- * Does: LIDT of a descriptor with limit 0 (base 0), so no interrupt vector fits in the IDT,
- *   then INT 3. Vector 3 is outside the limit -> #GP, whose vector is outside it too ->
- *   double fault -> triple fault. On real KVM the vCPU shuts down (KVM_EXIT_SHUTDOWN); on a
- *   PVM host the INT 3 instead ends in an emulation failure. Either is a correct outcome.
- * Exercises: the VMM's handling of KVM_EXIT_SHUTDOWN / KVM_EXIT_INTERNAL_ERROR: it must
- *   report the guest crash on stderr and exit with a non-zero status, not hang or succeed.
- * Expected: stdout empty; a non-zero exit status chosen by the VMM for a guest crash.
- *   If execution ever continued past the INT (it must not), the guest exits with status 1.
+ * Mode: protected mode (.code32; run with --mode protected). The VMM enters with IDTR limit 0.
+ * Does: UD2. #UD (vector 6) is outside the empty IDT -> #GP, also outside -> double fault ->
+ *   triple fault: the vCPU shuts down (KVM_EXIT_SHUTDOWN), on real KVM and on PVM alike.
+ *   (A real-mode INT 3 with an empty IDT would be the classic version, but on PVM hosts real
+ *   mode is emulated and that never ends in a shutdown.)
+ * Exercises: the VMM's handling of KVM_EXIT_SHUTDOWN: a crash report on stderr and exit
+ *   status 1, never a hang or a success.
+ * Expected: stdout empty; status 1. If execution ever continued (it must not), status 3.
  */
-	.code16
+	.code32
 	.text
 	.globl	_start
 _start:
-	lidt	empty_idt		# IDTR = { limit 0, base 0 }
-	int	$3			# cannot be delivered: triple fault (gas emits the
-					# one-byte INT3, cc)
-	mov	$1, %al			# never reached
+	ud2				# undefined opcode with no IDT: triple fault
+	mov	$3, %al			# never reached
 	out	%al, $0xf4
 	hlt
-
-empty_idt:
-	.word	0			# limit
-	.long	0			# base

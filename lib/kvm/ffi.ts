@@ -1,0 +1,115 @@
+/**
+ * Every libc symbol microvmm calls, bound once with `Deno.dlopen`, and errno helpers.
+ *
+ * @module
+ */
+
+/** The libc symbols, each with its C prototype. */
+export const LIBC_SYMBOLS = {
+  /** int open(const char *path, int flags); */
+  open: { parameters: ["buffer", "i32"], result: "i32" },
+  /** int close(int fd); */
+  close: { parameters: ["i32"], result: "i32" },
+  /** int ioctl(int fd, unsigned long request, unsigned long arg); */
+  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
+  /** int ioctl(int fd, unsigned long request, void *arg); */
+  ioctl_buf: { name: "ioctl", parameters: ["i32", "u64", "buffer"], result: "i32" },
+  /** void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off); */
+  mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
+  /** int munmap(void *addr, size_t len); */
+  munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** int *__errno_location(void); */
+  __errno_location: { parameters: [], result: "pointer" },
+  /** char *strerror(int errnum); */
+  strerror: { parameters: ["i32"], result: "pointer" },
+  /** pid_t getpid(void); */
+  getpid: { parameters: [], result: "i32" },
+  /** pid_t gettid(void); */
+  gettid: { parameters: [], result: "i32" },
+  /** int tgkill(pid_t tgid, pid_t tid, int sig); */
+  tgkill: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  /** int timer_create(clockid_t clock, struct sigevent *sev, timer_t *timerid); */
+  timer_create: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  /** int timer_settime(timer_t t, int flags, const struct itimerspec *new, struct itimerspec *old); */
+  timer_settime: { parameters: ["pointer", "i32", "buffer", "pointer"], result: "i32" },
+  /** int timer_delete(timer_t t); */
+  timer_delete: { parameters: ["pointer"], result: "i32" },
+  /** int poll(struct pollfd *fds, nfds_t n, int timeout); */
+  poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
+  /** ssize_t read(int fd, void *buf, size_t n); */
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+let library: Deno.DynamicLibrary<typeof LIBC_SYMBOLS> | undefined;
+
+/** The bound libc symbols; the library is opened on first use and stays open. */
+export function libc(): Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"] {
+  library ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS);
+  return library.symbols;
+}
+
+/** open(2) flags and mmap(2) constants used by microvmm (x86-64 Linux values). */
+export const O_RDWR = 2;
+/** Close the fd on exec. */
+export const O_CLOEXEC = 0o2000000;
+/** mmap protection: readable. */
+export const PROT_READ = 1;
+/** mmap protection: writable. */
+export const PROT_WRITE = 2;
+/** mmap flag: shared mapping. */
+export const MAP_SHARED = 1;
+/** mmap flag: private mapping. */
+export const MAP_PRIVATE = 2;
+/** mmap flag: not backed by a file. */
+export const MAP_ANONYMOUS = 0x20;
+/** mmap flag: do not reserve swap space. */
+export const MAP_NORESERVE = 0x4000;
+
+/** errno names by number, for messages like "EACCES (Permission denied)". */
+const ERRNO_NAMES: Record<number, string> = {
+  1: "EPERM",
+  2: "ENOENT",
+  4: "EINTR",
+  5: "EIO",
+  6: "ENXIO",
+  9: "EBADF",
+  11: "EAGAIN",
+  12: "ENOMEM",
+  13: "EACCES",
+  14: "EFAULT",
+  16: "EBUSY",
+  17: "EEXIST",
+  19: "ENODEV",
+  20: "ENOTDIR",
+  21: "EISDIR",
+  22: "EINVAL",
+  24: "EMFILE",
+  25: "ENOTTY",
+  28: "ENOSPC",
+  38: "ENOSYS",
+  95: "EOPNOTSUPP",
+};
+
+/** errno value for an interrupted system call. */
+export const EINTR = 4;
+
+/** Reads the calling thread's errno. */
+export function errno(): number {
+  const location = libc().__errno_location();
+  return new Deno.UnsafePointerView(location!).getInt32();
+}
+
+/** Describes an errno value as `NAME (message)`, e.g. `EACCES (Permission denied)`. */
+export function describeErrno(code: number): string {
+  const text = Deno.UnsafePointerView.getCString(libc().strerror(code)!);
+  const name = ERRNO_NAMES[code] ?? `errno ${code}`;
+  return `${name} (${text})`;
+}
+
+/** Encodes a string as a NUL-terminated C string. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = new TextEncoder().encode(text);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}

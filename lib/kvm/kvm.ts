@@ -1,0 +1,86 @@
+/**
+ * Kvm: the `/dev/kvm` system fd — API version, capabilities, VM creation.
+ *
+ * @module
+ */
+
+import { type CapName, CAPS, KVM_API_VERSION } from "./abi.ts";
+import { check, OwnedFd } from "./_fd.ts";
+import { cString, libc, O_CLOEXEC, O_RDWR } from "./ffi.ts";
+import { VmFd } from "./vm_fd.ts";
+
+/** The default KVM device path. */
+export const DEFAULT_KVM_PATH = "/dev/kvm";
+
+/**
+ * The KVM system file descriptor.
+ *
+ * @example Checking the API version
+ * ```ts ignore
+ * import { Kvm } from "./kvm.ts";
+ * using kvm = Kvm.open();
+ * console.log(kvm.getApiVersion()); // 12
+ * ```
+ */
+export class Kvm {
+  readonly #fd: OwnedFd;
+  #vcpuMmapSize = 0;
+
+  private constructor(fd: number) {
+    this.#fd = new OwnedFd(fd, "/dev/kvm");
+  }
+
+  /**
+   * Opens the KVM device and checks it speaks API version 12.
+   *
+   * @param path the device path (default `/dev/kvm`)
+   * @throws KvmError naming `open <path>` or `KVM_GET_API_VERSION`
+   */
+  static open(path: string = DEFAULT_KVM_PATH): Kvm {
+    const fd = check(`open ${path}`, libc().open(cString(path), O_RDWR | O_CLOEXEC));
+    const kvm = new Kvm(fd);
+    try {
+      const version = kvm.getApiVersion();
+      if (version !== KVM_API_VERSION) {
+        throw new Error(
+          `KVM_GET_API_VERSION: ${path} speaks API version ${version}, microvmm requires ${KVM_API_VERSION}`,
+        );
+      }
+    } catch (error) {
+      kvm[Symbol.dispose]();
+      throw error;
+    }
+    return kvm;
+  }
+
+  /** The raw fd. */
+  get fd(): number {
+    return this.#fd.fd;
+  }
+
+  /** KVM_GET_API_VERSION. */
+  getApiVersion(): number {
+    return this.#fd.ioctl("KVM_GET_API_VERSION");
+  }
+
+  /** KVM_CHECK_EXTENSION: 0 when absent, else a capability-specific positive value. */
+  checkExtension(cap: CapName): number {
+    return this.#fd.ioctl("KVM_CHECK_EXTENSION", BigInt(CAPS[cap]));
+  }
+
+  /** KVM_GET_VCPU_MMAP_SIZE: bytes to mmap from a vCPU fd for its `kvm_run`. Cached. */
+  getVcpuMmapSize(): number {
+    this.#vcpuMmapSize ||= this.#fd.ioctl("KVM_GET_VCPU_MMAP_SIZE");
+    return this.#vcpuMmapSize;
+  }
+
+  /** KVM_CREATE_VM: a new, empty VM. */
+  createVm(): VmFd {
+    return new VmFd(this.#fd.ioctl("KVM_CREATE_VM"), this.getVcpuMmapSize());
+  }
+
+  /** Closes the fd; safe to call twice. */
+  [Symbol.dispose](): void {
+    this.#fd.close();
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * VcpuFd: a vCPU file descriptor — KVM_RUN, registers, and its mapped `kvm_run`.
+ *
+ * @module
+ */
+
+import { EXIT_REASONS, KVM_REGS, KVM_RUN, KVM_SREGS } from "./abi.ts";
+import { check, OwnedFd } from "./_fd.ts";
+import { EINTR, errno, libc, MAP_SHARED, PROT_READ, PROT_WRITE } from "./ffi.ts";
+import { KvmError } from "./error.ts";
+import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.ts";
+
+const KVM_RUN_REQUEST = 0xae80n;
+
+/** A KVM vCPU fd with its `kvm_run` structure mapped. */
+export class VcpuFd {
+  /** The vCPU id given to KVM_CREATE_VCPU. */
+  readonly id: number;
+  readonly #fd: OwnedFd;
+  readonly #rawFd: number;
+  #runPointer: Deno.PointerValue;
+  readonly #runSize: number;
+  #runView: DataView | undefined;
+  #runBytes: Uint8Array | undefined;
+  readonly #regsBuffer = new Uint8Array(KVM_REGS.size);
+  readonly #sregsBuffer = new Uint8Array(KVM_SREGS.size);
+
+  /** Wraps a vCPU fd and mmaps `mmapSize` bytes of its `kvm_run`. */
+  constructor(fd: number, id: number, mmapSize: number) {
+    this.id = id;
+    this.#fd = new OwnedFd(fd, `vCPU ${id}`);
+    this.#rawFd = fd;
+    this.#runSize = mmapSize;
+    const pointer = libc().mmap(null, BigInt(mmapSize), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0n);
+    if (Deno.UnsafePointer.value(pointer) === 0xffff_ffff_ffff_ffffn) {
+      const code = errno();
+      this.#fd.close();
+      throw new KvmError(`mmap of vCPU ${id} kvm_run`, code);
+    }
+    this.#runPointer = pointer;
+    const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer!, mmapSize);
+    this.#runView = new DataView(buffer);
+    this.#runBytes = new Uint8Array(buffer);
+  }
+
+  /** The raw fd. */
+  get fd(): number {
+    return this.#fd.fd;
+  }
+
+  /** The mapped `kvm_run` as a DataView; throws after dispose (touching it would crash). */
+  get runView(): DataView {
+    if (!this.#runView) throw new Error(`Cannot use vCPU ${this.id}: it was disposed`);
+    return this.#runView;
+  }
+
+  /** The mapped `kvm_run` as bytes (for the I/O data area); throws after dispose. */
+  get runBytes(): Uint8Array {
+    if (!this.#runBytes) throw new Error(`Cannot use vCPU ${this.id}: it was disposed`);
+    return this.#runBytes;
+  }
+
+  /** The address of the mapped `kvm_run` (for kicking it from another thread). */
+  get runAddress(): bigint {
+    return Deno.UnsafePointer.value(this.#runPointer);
+  }
+
+  /**
+   * KVM_RUN: runs the vCPU until an exit and returns `kvm_run.exit_reason`. A signal that
+   * interrupts it (a kick) returns KVM_EXIT_INTR; any other failure throws a KvmError.
+   */
+  run(): number {
+    if (this.#fd.closed) throw new Error(`Cannot run vCPU ${this.id}: it was disposed`);
+    if (libc().ioctl(this.#rawFd, KVM_RUN_REQUEST, 0n) < 0) {
+      const code = errno();
+      if (code !== EINTR) throw new KvmError("KVM_RUN", code);
+      return EXIT_REASONS.KVM_EXIT_INTR;
+    }
+    return this.#runView!.getUint32(KVM_RUN.exit_reason, true);
+  }
+
+  /** Sets or clears `kvm_run.immediate_exit` (KVM_RUN returns EINTR at once while set). */
+  setImmediateExit(on: boolean): void {
+    this.runView.setUint8(KVM_RUN.immediate_exit, on ? 1 : 0);
+  }
+
+  /** KVM_GET_REGS. */
+  getRegs(): Regs {
+    this.#fd.ioctlBuffer("KVM_GET_REGS", this.#regsBuffer);
+    return decodeRegs(this.#regsBuffer);
+  }
+
+  /** KVM_SET_REGS. */
+  setRegs(regs: Regs): void {
+    this.#fd.ioctlBuffer("KVM_SET_REGS", encodeRegs(regs));
+  }
+
+  /** KVM_GET_SREGS. */
+  getSregs(): Sregs {
+    this.#fd.ioctlBuffer("KVM_GET_SREGS", this.#sregsBuffer);
+    return decodeSregs(this.#sregsBuffer);
+  }
+
+  /** KVM_SET_SREGS. */
+  setSregs(sregs: Sregs): void {
+    this.#fd.ioctlBuffer("KVM_SET_SREGS", encodeSregs(sregs));
+  }
+
+  /** Unmaps `kvm_run` and closes the fd; safe to call twice. */
+  [Symbol.dispose](): void {
+    if (this.#runPointer) {
+      this.#runView = undefined;
+      this.#runBytes = undefined;
+      check(
+        `munmap of vCPU ${this.id} kvm_run`,
+        libc().munmap(this.#runPointer, BigInt(this.#runSize)),
+      );
+      this.#runPointer = null;
+    }
+    this.#fd.close();
+  }
+}

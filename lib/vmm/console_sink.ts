@@ -1,0 +1,70 @@
+/**
+ * ConsoleSink: the guest's console output, line buffered and flushed before anything else is
+ * printed, so no byte is lost when the VM dies.
+ *
+ * @module
+ */
+
+const CAPACITY = 4096;
+const NEWLINE = 0x0a;
+
+/**
+ * Collects bytes from output devices and hands them to `writer` at each newline, when 4 KiB are
+ * pending, and on `flush()`.
+ *
+ * @example
+ * ```ts
+ * import { ConsoleSink } from "./console_sink.ts";
+ * const chunks: string[] = [];
+ * const sink = new ConsoleSink((bytes) => chunks.push(new TextDecoder().decode(bytes)));
+ * for (const byte of new TextEncoder().encode("Hi\nthere")) sink.put(byte);
+ * sink.flush();
+ * console.log(chunks); // [ "Hi\n", "there" ]
+ * ```
+ */
+export class ConsoleSink {
+  readonly #writer: (bytes: Uint8Array) => void;
+  readonly #buffer = new Uint8Array(CAPACITY);
+  #length = 0;
+  /** Bytes the guest has written in total. */
+  written = 0;
+
+  /** Sends output to `writer`, which must consume the bytes before returning. */
+  constructor(writer: (bytes: Uint8Array) => void) {
+    this.#writer = writer;
+  }
+
+  /** Adds one byte of guest output. */
+  put(byte: number): void {
+    this.#buffer[this.#length++] = byte;
+    this.written++;
+    if (byte === NEWLINE || this.#length === CAPACITY) this.flush();
+  }
+
+  /** Hands every pending byte to the writer. */
+  flush(): void {
+    if (this.#length === 0) return;
+    const pending = this.#buffer.subarray(0, this.#length);
+    this.#length = 0;
+    this.#writer(pending);
+  }
+}
+
+/**
+ * A writer for {@link ConsoleSink} that writes everything to a Deno file (stdout by default),
+ * handling partial writes. After the reader goes away (broken pipe), output is dropped.
+ */
+export function fileWriter(
+  file: { writeSync(p: Uint8Array): number } = Deno.stdout,
+): (bytes: Uint8Array) => void {
+  let broken = false;
+  return (bytes) => {
+    if (broken) return;
+    try {
+      for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+    } catch (error) {
+      if (error instanceof Deno.errors.BrokenPipe) broken = true;
+      else throw error;
+    }
+  };
+}
