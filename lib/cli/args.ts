@@ -1,0 +1,126 @@
+/**
+ * The command line: options, their help text, and parsing into a CliConfig.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { CPU_MODES, type CpuMode } from "../arch/x86_64/modes.ts";
+import { DEFAULT_LOAD_ADDRESS, DEFAULT_MEM_SIZE, MIN_MEM_SIZE } from "../arch/x86_64/layout.ts";
+import { ConfigError } from "../vmm/config_error.ts";
+import { parseAddress, parseSize } from "../vmm/sizes.ts";
+
+/** A command-line mistake (unknown option, bad value): reported with a pointer to --help. */
+export class UsageError extends ConfigError {
+  /** Builds the error with a one-line message. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** What the command line asked for. */
+export interface CliConfig {
+  /** The guest image path, or undefined for the embedded hello guest. */
+  guestPath?: string;
+  mode: CpuMode;
+  memSize: number;
+  load: number;
+  entry: number;
+  /** Seconds, or undefined for no limit. */
+  timeout?: number;
+  trace: boolean;
+  help: boolean;
+  version: boolean;
+}
+
+/** The options, each with its value name and help line: the usage text is built from this. */
+export const OPTIONS = {
+  mode: { type: "string", value: "MODE", help: `CPU mode: ${CPU_MODES.join(", ")} (default real)` },
+  mem: { type: "string", value: "SIZE", help: "guest RAM, e.g. 2M, 64M, 1G (default 2M)" },
+  load: { type: "string", value: "ADDR", help: "guest-physical load address (default 0x1000)" },
+  entry: { type: "string", value: "ADDR", help: "entry point (default: the load address)" },
+  timeout: { type: "string", value: "SECONDS", help: "stop the guest after SECONDS (exit 124)" },
+  trace: { type: "boolean", help: "print exit counts by reason and port on stderr at the end" },
+  help: { type: "boolean", short: "h", help: "show this help and exit" },
+  version: { type: "boolean", short: "V", help: "show the version and exit" },
+} as const;
+
+/** The usage text shown by --help. */
+export function usage(): string {
+  const lines = [
+    "Usage: microvmm [options] [guest.bin]",
+    "",
+    "Runs a flat x86 guest binary under KVM. With no guest.bin, runs the built-in hello guest.",
+    "",
+    "Options:",
+  ];
+  for (const [name, option] of Object.entries(OPTIONS)) {
+    const short = "short" in option ? `-${option.short}, ` : "    ";
+    const flag = `${short}--${name}${"value" in option ? ` ${option.value}` : ""}`;
+    lines.push(`  ${flag.padEnd(22)} ${option.help}`);
+  }
+  lines.push(
+    "",
+    "Guest ports: 0xf1 and 0xe9 print bytes, 0xf4 exits with the value written, COM1 at 0x3f8.",
+    "Exit status: the guest's (port 0xf4), 0 on HLT, 1 guest crash, 2 bad usage or input,",
+    "3 KVM unavailable, 124 timeout. Environment: MICROVMM_KVM_DEVICE overrides /dev/kvm.",
+  );
+  return lines.join("\n");
+}
+
+/** Parses `args`; throws a UsageError with a one-line message on bad usage. */
+export function parseCommandLine(args: string[]): CliConfig {
+  try {
+    return parse(args);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+function parse(args: string[]): CliConfig {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new ConfigError((error as Error).message.split("\n")[0].replace(/\. To specify.*$/, ""));
+  }
+  const { values, positionals } = parsed;
+  if (positionals.length > 1) {
+    throw new ConfigError(
+      `expected at most one guest file, got ${positionals.length}: ${positionals.join(" ")}`,
+    );
+  }
+  const mode = values.mode ?? "real";
+  if (!(CPU_MODES as readonly string[]).includes(mode)) {
+    throw new ConfigError(`--mode: unknown mode "${mode}" (use ${CPU_MODES.join(", ")})`);
+  }
+  const memSize = values.mem === undefined ? DEFAULT_MEM_SIZE : parseSize(values.mem, "--mem");
+  if (memSize < MIN_MEM_SIZE) {
+    throw new ConfigError(`--mem: "${values.mem}" is too small (at least 64K)`);
+  }
+  if (memSize % 4096 !== 0) throw new ConfigError(`--mem: "${values.mem}" is not a multiple of 4K`);
+  const load = values.load === undefined
+    ? DEFAULT_LOAD_ADDRESS
+    : parseAddress(values.load, "--load");
+  const entry = values.entry === undefined ? load : parseAddress(values.entry, "--entry");
+  let timeout: number | undefined;
+  if (values.timeout !== undefined) {
+    timeout = Number(values.timeout);
+    if (!/^\d+(\.\d+)?$/.test(values.timeout.trim()) || !(timeout > 0)) {
+      throw new ConfigError(`--timeout: "${values.timeout}" is not a positive number of seconds`);
+    }
+  }
+  return {
+    guestPath: positionals[0],
+    mode: mode as CpuMode,
+    memSize,
+    load,
+    entry,
+    timeout,
+    trace: values.trace ?? false,
+    help: values.help ?? false,
+    version: values.version ?? false,
+  };
+}

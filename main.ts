@@ -1,0 +1,9 @@
+/**
+ * The microvmm command line: `microvmm [options] [guest.bin]`. See `--help` and README.md.
+ *
+ * @module
+ */
+
+import { runCli } from "./lib/cli/run_cli.ts";
+
+if (import.meta.main) Deno.exit(runCli(Deno.args));
