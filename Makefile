@@ -40,6 +40,10 @@ lint: $(DENO)
 bench: $(DENO)
 	$(DENO) task bench
 
+## build: ./microvmm — a deno compile standalone binary, or a launcher script when offline
+build: $(DENO)
+	@scripts/build.sh $(DENO) $(CURDIR)/microvmm
+
 include guests/guests.mk
 
 clean:

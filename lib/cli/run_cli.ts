@@ -35,6 +35,12 @@ function kvmAdvice(error: KvmError, path: string): string {
   return `KVM is not usable: ${error.message}`;
 }
 
+/** How this microvmm runs: "standalone binary" (deno compile), "launcher" or "deno run". */
+export function buildKind(): string {
+  if (Deno.env.get("MICROVMM_LAUNCHER") === "1") return "launcher";
+  return import.meta.url.includes("/deno-compile-") ? "standalone binary" : "deno run";
+}
+
 /** Runs the command line `args` and returns the process exit status. Prints; never throws. */
 export function runCli(args: string[]): number {
   const kvmPath = Deno.env.get("MICROVMM_KVM_DEVICE") || DEFAULT_KVM_PATH;
@@ -45,7 +51,7 @@ export function runCli(args: string[]): number {
       return EXIT_STATUS.OK;
     }
     if (config.version) {
-      console.log(`microvmm ${VERSION} (deno ${Deno.version.deno})`);
+      console.log(`microvmm ${VERSION} (${buildKind()}, deno ${Deno.version.deno})`);
       return EXIT_STATUS.OK;
     }
     const image = config.guestPath === undefined
