@@ -48,3 +48,8 @@ include guests/guests.mk
 
 clean:
 	rm -f microvmm
+
+## test-nested: run the whole suite inside the nested full-KVM test host (tests/host/README.md)
+.PHONY: test-nested
+test-nested: $(DENO)
+	$(DENO) task test:nested

@@ -125,6 +125,8 @@ function insideEnv(): Record<string, string> {
     NESTED_HOST: "1",
   };
   for (const k of ["CI", "NO_COLOR", "TERM"]) if (host[k] !== undefined) env[k] = host[k];
+  // Inside, stdout is the serial console, a terminal: keep colours only if ours is one too.
+  if (!Deno.stdout.isTerminal()) env.NO_COLOR = "1";
   return env;
 }
 

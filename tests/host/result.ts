@@ -44,7 +44,10 @@ export function isPanicLine(line: string): boolean {
     /^\[\s*\d+\.\d+\] .*(BUG: |Oops: |general protection fault)/.test(line);
 }
 
-/** Splits a byte stream into lines (`\n`, with `\r` dropped), keeping a partial last line. */
+/**
+ * Splits a byte stream into lines at `\n`, dropping the `\r` of `\r\n` (a `\r` inside a line is
+ * kept, for a terminal to redraw the line), and keeps a partial last line for the next push.
+ */
 export class LineSplitter {
   #partial = "";
   #decoder = new TextDecoder();
@@ -54,14 +57,14 @@ export class LineSplitter {
     const text = this.#partial + this.#decoder.decode(bytes, { stream: true });
     const parts = text.split("\n");
     this.#partial = parts.pop()!;
-    return parts.map((l) => l.replaceAll("\r", ""));
+    return parts.map((l) => l.replace(/\r+$/, ""));
   }
 
   /** Returns the unterminated last line, if any. */
   flush(): string[] {
     const rest = this.#partial + this.#decoder.decode();
     this.#partial = "";
-    return rest === "" ? [] : [rest.replaceAll("\r", "")];
+    return rest === "" ? [] : [rest.replace(/\r+$/, "")];
   }
 }
 

@@ -68,7 +68,7 @@ Deno.test("result: panics are recognised, look-alikes in command output are not"
   assertEquals(isPanicLine("guest raised general protection fault"), false, "guest output");
 });
 
-Deno.test("result: LineSplitter joins chunks, drops CR and keeps split UTF-8 intact", () => {
+Deno.test("result: LineSplitter joins chunks, drops CR of CRLF, keeps split UTF-8 intact", () => {
   const s = new LineSplitter();
   const enc = new TextEncoder();
   const bytes = enc.encode("one\r\ntw€o\r\nthr");
@@ -79,6 +79,7 @@ Deno.test("result: LineSplitter joins chunks, drops CR and keeps split UTF-8 int
   assertEquals(s.flush(), [], "nothing left");
   s.push(enc.encode("tail"));
   assertEquals(s.flush(), ["tail"], "unterminated last line");
+  assertEquals(s.push(enc.encode("a ...\ra ... ok\r\n")), ["a ...\ra ... ok"], "inner CR kept");
 });
 
 Deno.test("result: ConsoleWatch records stages, the first result and the first panic", () => {
