@@ -14,10 +14,15 @@ export function check(call: string, result: number): number {
   return result;
 }
 
-/** An owned file descriptor: closed once by dispose, unusable afterwards. */
+/**
+ * An owned file descriptor: closed once by dispose, unusable afterwards. Disposal is tracked
+ * apart from the fd number, so an invalid fd (e.g. -1) reaches the kernel and fails with EBADF
+ * naming the ioctl, instead of claiming it "was disposed".
+ */
 export class OwnedFd {
-  #fd: number;
+  readonly #fd: number;
   readonly #what: string;
+  #closed = false;
 
   /** Takes ownership of `fd`; `what` names it in errors ("VM", "vCPU 0"). */
   constructor(fd: number, what: string) {
@@ -27,13 +32,13 @@ export class OwnedFd {
 
   /** The raw fd; throws when it was closed. */
   get fd(): number {
-    if (this.#fd < 0) throw new Error(`Cannot use ${this.#what}: it was disposed`);
+    if (this.#closed) throw new Error(`Cannot use ${this.#what}: it was disposed`);
     return this.#fd;
   }
 
   /** Whether the fd was closed. */
   get closed(): boolean {
-    return this.#fd < 0;
+    return this.#closed;
   }
 
   /** ioctl with an integer argument; throws a KvmError naming the ioctl. */
@@ -48,8 +53,8 @@ export class OwnedFd {
 
   /** Closes the fd; safe to call twice. */
   close(): void {
-    if (this.#fd < 0) return;
-    libc().close(this.#fd);
-    this.#fd = -1;
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#fd >= 0) libc().close(this.#fd);
   }
 }

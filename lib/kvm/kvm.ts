@@ -76,7 +76,9 @@ export class Kvm {
 
   /** KVM_CREATE_VM: a new, empty VM. */
   createVm(): VmFd {
-    return new VmFd(this.#fd.ioctl("KVM_CREATE_VM"), this.getVcpuMmapSize());
+    // The mmap size first: once KVM_CREATE_VM succeeds nothing may throw before VmFd owns the fd.
+    const vcpuMmapSize = this.getVcpuMmapSize();
+    return new VmFd(this.#fd.ioctl("KVM_CREATE_VM"), vcpuMmapSize);
   }
 
   /** Closes the fd; safe to call twice. */

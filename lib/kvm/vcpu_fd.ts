@@ -4,13 +4,14 @@
  * @module
  */
 
-import { EXIT_REASONS, KVM_REGS, KVM_RUN, KVM_SREGS } from "./abi.ts";
+import { EXIT_REASONS, IOCTLS, KVM_REGS, KVM_RUN, KVM_SREGS } from "./abi.ts";
 import { check, OwnedFd } from "./_fd.ts";
 import { EINTR, errno, libc, MAP_SHARED, PROT_READ, PROT_WRITE } from "./ffi.ts";
 import { KvmError } from "./error.ts";
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.ts";
 
-const KVM_RUN_REQUEST = 0xae80n;
+/** KVM_RUN as a bigint, for the hot path that bypasses OwnedFd.ioctl. */
+const KVM_RUN_REQUEST = BigInt(IOCTLS.KVM_RUN);
 
 /** A KVM vCPU fd with its `kvm_run` structure mapped. */
 export class VcpuFd {
