@@ -66,7 +66,7 @@ export const MAP_ANONYMOUS = 0x20;
 export const MAP_NORESERVE = 0x4000;
 
 /** errno names by number, for messages like "EACCES (Permission denied)". */
-const ERRNO_NAMES: Record<number, string> = {
+export const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
   2: "ENOENT",
   4: "EINTR",

@@ -10,13 +10,16 @@ import { libc } from "../kvm/ffi.ts";
 
 /** The signal that kicks a vCPU out of KVM_RUN. */
 export const KICK_SIGNAL: Deno.Signal = "SIGUSR2";
-const SIGUSR2 = 12;
-const CLOCK_MONOTONIC = 1;
-const SIGEV_THREAD_ID = 4;
+/** SIGUSR2's number on x86-64 Linux (the number behind {@link KICK_SIGNAL}). */
+export const SIGUSR2 = 12;
+/** `CLOCK_MONOTONIC`, the clock the kick timer runs on. */
+export const CLOCK_MONOTONIC = 1;
+/** `SIGEV_THREAD_ID`: the timer signals one thread (`sigev_notify_thread_id`). */
+export const SIGEV_THREAD_ID = 4;
 /** `struct sigevent` on x86-64: value 0, signo 8, notify 12, _tid 16; 64 bytes. */
-const SIGEVENT = { size: 64, signo: 8, notify: 12, tid: 16 } as const;
+export const SIGEVENT = { size: 64, signo: 8, notify: 12, tid: 16 } as const;
 /** `struct itimerspec`: it_interval {sec, nsec} 0, it_value {sec, nsec} 16. */
-const ITIMERSPEC = {
+export const ITIMERSPEC = {
   size: 32,
   intervalSec: 0,
   intervalNsec: 8,
