@@ -49,7 +49,9 @@ function installKickHandler(): void {
 export class VcpuKicker {
   readonly #pid: number;
   readonly #tid: number;
+  /** The POSIX timer once created; its id may be 0 (a null pointer), so `#hasTimer` says. */
   #timer: Deno.PointerValue = null;
+  #hasTimer = false;
   #disposed = false;
 
   /** Binds the kicker to the calling thread and installs the signal handler. */
@@ -71,7 +73,7 @@ export class VcpuKicker {
 
   /** Arms the timer to start kicking after `ms` milliseconds, then every 20 ms until disarmed. */
   armAfter(ms: number): void {
-    if (!this.#timer) {
+    if (!this.#hasTimer) {
       const event = new Uint8Array(SIGEVENT.size);
       const view = new DataView(event.buffer);
       view.setInt32(SIGEVENT.signo, SIGUSR2, true);
@@ -80,6 +82,7 @@ export class VcpuKicker {
       const id = new BigUint64Array(1);
       check("timer_create", libc().timer_create(CLOCK_MONOTONIC, event, new Uint8Array(id.buffer)));
       this.#timer = Deno.UnsafePointer.create(id[0]);
+      this.#hasTimer = true;
     }
     const delay = Math.max(ms, 1);
     this.#set(delay, REKICK_INTERVAL_MS);
@@ -87,7 +90,7 @@ export class VcpuKicker {
 
   /** Stops the timer (no more kicks). */
   disarm(): void {
-    if (this.#timer) this.#set(0, 0);
+    if (this.#hasTimer) this.#set(0, 0);
   }
 
   #set(valueMs: number, intervalMs: number): void {
@@ -106,7 +109,8 @@ export class VcpuKicker {
   [Symbol.dispose](): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    if (this.#timer) libc().timer_delete(this.#timer);
+    if (this.#hasTimer) libc().timer_delete(this.#timer);
+    this.#hasTimer = false;
     this.#timer = null;
   }
 }
