@@ -5,20 +5,14 @@
  * @module
  */
 
-import { Kvm } from "../kvm/kvm.ts";
 import { KvmUnsupportedError } from "../kvm/error.ts";
-import type { VmFd } from "../kvm/vm_fd.ts";
-import type { VcpuFd } from "../kvm/vcpu_fd.ts";
 import type { Regs, Sregs } from "../kvm/regs.ts";
-import { GuestMemory, pageAlign } from "../vmm/memory.ts";
-import { Bus } from "../vmm/bus.ts";
-import { ExitDispatcher } from "../vmm/exit_dispatch.ts";
-import { ExitStats } from "../vmm/exit_stats.ts";
-import { VcpuKicker } from "../vmm/kicker.ts";
-import { RunControl, runLoop } from "../vmm/run_loop.ts";
+import { type GuestMemory, pageAlign } from "../vmm/memory.ts";
+import type { Bus } from "../vmm/bus.ts";
+import type { ExitStats } from "../vmm/exit_stats.ts";
+import { Machine } from "../vmm/machine.ts";
 import type { StopReason } from "../vmm/stop_reason.ts";
 import { statusOf } from "../vmm/exit_status.ts";
-import { ConsoleSink, fileWriter } from "../vmm/console_sink.ts";
 import { ConfigError } from "../vmm/config_error.ts";
 import { parseSize } from "../vmm/sizes.ts";
 import {
@@ -113,31 +107,15 @@ function memorySize(option: number | string | undefined): number {
  * ```
  */
 export class Vm {
-  /** Guest RAM. */
-  readonly memory: GuestMemory;
   /** The CPU mode the guest starts in. */
   readonly mode: CpuMode;
-  /** The port-I/O bus. */
-  readonly ports: Bus = new Bus("port");
-  /** The MMIO bus. */
-  readonly mmio: Bus = new Bus("MMIO");
-  /** Exit counters, cumulative over runs. */
-  readonly exits: ExitStats = new ExitStats();
   /** The standard devices (consoles, exit port, POST port, COM1). */
   readonly devices: StandardDevices;
   /** Where execution starts: the first load address unless set. */
   entry: number | undefined;
-  readonly #kvm: Kvm;
-  readonly #vmFd: VmFd;
-  readonly #vcpu: VcpuFd;
-  readonly #control = new RunControl();
-  readonly #console: ConsoleSink;
-  readonly #dispatcher: ExitDispatcher;
+  readonly #machine: Machine;
   readonly #images: { address: number; length: number }[] = [];
   #started = false;
-  #running = false;
-  #disposed = false;
-  #kicker: VcpuKicker | undefined;
 
   /** Creates the VM: opens KVM, maps RAM, creates the vCPU and the standard devices. */
   constructor(options: VmOptions = {}) {
@@ -146,37 +124,43 @@ export class Vm {
       throw new ConfigError(`mode: unknown CPU mode "${mode}" (use ${CPU_MODES.join(", ")})`);
     }
     this.mode = mode;
-    const size = memorySize(options.memory);
-    this.#kvm = Kvm.open(options.kvmPath);
-    const cleanup: Disposable[] = [this.#kvm];
-    try {
-      this.#vmFd = this.#kvm.createVm();
-      cleanup.push(this.#vmFd);
-      this.memory = new GuestMemory(size);
-      cleanup.push(this.memory);
-      this.#vmFd.setUserMemoryRegion({
-        slot: 0,
-        guestPhysAddr: 0n,
-        memorySize: BigInt(size),
-        userspaceAddr: this.memory.hostAddress,
-      });
-      this.#vcpu = this.#vmFd.createVcpu(0);
-    } catch (error) {
-      for (const resource of cleanup.reverse()) resource[Symbol.dispose]();
-      throw error;
-    }
-    this.#console = new ConsoleSink(options.output ?? fileWriter());
-    this.devices = addStandardDevices(this.ports, this.#console, this.#control, options.input);
-    this.#dispatcher = new ExitDispatcher(this.#vcpu.runBytes, this.ports, this.mmio, this.exits);
+    this.#machine = new Machine({
+      memSize: memorySize(options.memory),
+      kvmPath: options.kvmPath,
+      output: options.output,
+    });
+    const machine = this.#machine;
+    this.devices = addStandardDevices(
+      machine.ports,
+      machine.console,
+      machine.control,
+      options.input,
+    );
   }
 
-  #check(action: string): void {
-    if (this.#disposed) throw new Error(`Cannot ${action}: the VM was disposed`);
+  /** Guest RAM. */
+  get memory(): GuestMemory {
+    return this.#machine.memory;
+  }
+
+  /** The port-I/O bus. */
+  get ports(): Bus {
+    return this.#machine.ports;
+  }
+
+  /** The MMIO bus. */
+  get mmio(): Bus {
+    return this.#machine.mmio;
+  }
+
+  /** Exit counters, cumulative over runs. */
+  get exits(): ExitStats {
+    return this.#machine.exits;
   }
 
   /** Copies `image` into guest RAM at `address` (default 0x1000); the first load sets the entry. */
   load(image: Uint8Array, address: number = DEFAULT_LOAD_ADDRESS): void {
-    this.#check("load a guest");
+    this.#machine.check("load a guest");
     if (image.length === 0) throw new ConfigError("Cannot load guest: the image is empty");
     checkFlatGuest(this.mode, this.memory.size, address, image.length, this.entry ?? address);
     this.memory.write(address, image);
@@ -186,13 +170,13 @@ export class Vm {
 
   /** Puts `handler` on ports `[port, port + length)`. Throws if another device is there. */
   addPortHandler(port: number, length: number, handler: IoHandler): void {
-    this.#check("add a port handler");
+    this.#machine.check("add a port handler");
     this.ports.insert(port, length, `port handler 0x${port.toString(16)}`, handlerDevice(handler));
   }
 
   /** Puts `handler` on guest-physical `[address, address + length)` (outside RAM). */
   addMmioHandler(address: number, length: number, handler: IoHandler): void {
-    this.#check("add an MMIO handler");
+    this.#machine.check("add an MMIO handler");
     if (address < this.memory.size) {
       throw new ConfigError(
         `Cannot add MMIO handler at 0x${address.toString(16)}: that is guest RAM`,
@@ -208,16 +192,12 @@ export class Vm {
 
   /** Stops the VM with `status` once the current exit is handled (for use in handlers). */
   exit(status: number): void {
-    this.#control.requestStop({ kind: "exit-device", status });
+    this.#machine.control.requestStop({ kind: "exit-device", status });
   }
 
   /** Aborts a run: from a handler, or from a timer while {@link runAsync} is running. */
   abort(): void {
-    this.#control.aborted = true;
-    if (this.#running) {
-      this.#vcpu.setImmediateExit(true);
-      this.#kicker?.kick();
-    }
+    this.#machine.abort();
   }
 
   #prepare(): void {
@@ -226,12 +206,13 @@ export class Vm {
     for (const image of this.#images) {
       checkFlatGuest(this.mode, this.memory.size, image.address, image.length, entry);
     }
-    const sregs = this.#vcpu.getSregs();
-    const regs = this.#vcpu.getRegs();
+    const vcpu = this.#machine.vcpu;
+    const sregs = vcpu.getSregs();
+    const regs = vcpu.getRegs();
     setupMode(this.mode, this.memory.view, this.memory.size, entry, sregs, regs);
-    this.#vcpu.setSregs(sregs);
-    this.#vcpu.setRegs(regs);
-    const loaded = this.#vcpu.getSregs();
+    vcpu.setSregs(sregs);
+    vcpu.setRegs(regs);
+    const loaded = vcpu.getSregs();
     if ((loaded.cr0 & CR0_PG) !== (sregs.cr0 & CR0_PG)) {
       throw new KvmUnsupportedError(
         `Cannot start guest in ${this.mode} mode: this KVM dropped CR0.PG (kvm-pvm supports paging only in long mode)`,
@@ -242,24 +223,9 @@ export class Vm {
 
   /** Runs the guest until it stops (HLT, exit port, crash, timeout or abort). */
   run(options: RunOptions = {}): RunResult {
-    this.#check("run");
-    if (this.#running) throw new Error("Cannot run: the VM is already running");
+    this.#machine.check("run");
     this.#prepare();
-    const control = this.#control;
-    control.stopRequest = null;
-    control.aborted = false;
-    control.deadline = options.timeout === undefined
-      ? Infinity
-      : performance.now() + options.timeout * 1000;
-    this.#kicker ??= new VcpuKicker();
-    this.#running = true;
-    let stop: StopReason;
-    try {
-      stop = runLoop(this.#vcpu, this.#dispatcher, this.exits, control, this.#kicker);
-    } finally {
-      this.#running = false;
-      this.#console.flush();
-    }
+    const stop = this.#machine.run({ timeout: options.timeout });
     return { stop, status: statusOf(stop), exits: this.exits };
   }
 
@@ -274,23 +240,20 @@ export class Vm {
     const deadline = options.timeout === undefined
       ? Infinity
       : performance.now() + options.timeout * 1000;
+    const aborted = (): RunResult => {
+      const stop: StopReason = { kind: "aborted" };
+      return { stop, status: statusOf(stop), exits: this.exits };
+    };
     const onAbort = () => this.abort();
     options.signal?.addEventListener("abort", onAbort);
     try {
-      if (options.signal?.aborted) this.abort();
+      if (options.signal?.aborted) return aborted();
       while (true) {
-        const aborted = this.#control.aborted;
         const remaining = deadline - performance.now();
         const result = this.run({ timeout: Math.max(0, Math.min(slice, remaining)) / 1000 });
-        if (aborted) {
-          return { ...result, stop: { kind: "aborted" }, status: statusOf({ kind: "aborted" }) };
-        }
         if (result.stop.kind !== "timeout" || performance.now() >= deadline) return result;
         await new Promise((resolve) => setTimeout(resolve, 0));
-        if (this.#control.aborted) {
-          const stop: StopReason = { kind: "aborted" };
-          return { stop, status: statusOf(stop), exits: this.exits };
-        }
+        if (this.#machine.control.aborted) return aborted();
       }
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
@@ -299,44 +262,32 @@ export class Vm {
 
   /** The vCPU's general purpose registers (KVM_GET_REGS). */
   getRegs(): Regs {
-    this.#check("read registers");
-    return this.#vcpu.getRegs();
+    this.#machine.check("read registers");
+    return this.#machine.vcpu.getRegs();
   }
 
-  /** Sets the vCPU's general purpose registers (KVM_SET_REGS); call after the first run. */
+  /** Sets the vCPU's general purpose registers (KVM_SET_REGS); the mode is set up first. */
   setRegs(regs: Regs): void {
-    this.#check("write registers");
+    this.#machine.check("write registers");
     this.#prepare();
-    this.#vcpu.setRegs(regs);
+    this.#machine.vcpu.setRegs(regs);
   }
 
   /** The vCPU's special registers (KVM_GET_SREGS). */
   getSregs(): Sregs {
-    this.#check("read registers");
-    return this.#vcpu.getSregs();
+    this.#machine.check("read registers");
+    return this.#machine.vcpu.getSregs();
   }
 
   /** A multi-line crash report: the stop reason and the registers that matter. */
   crashReport(stop: StopReason): string {
-    this.#check("read registers");
-    return crashReport(
-      stop,
-      this.#vcpu.getRegs(),
-      this.#vcpu.getSregs(),
-      this.devices.post.lastCode,
-    );
+    this.#machine.check("read registers");
+    const vcpu = this.#machine.vcpu;
+    return crashReport(stop, vcpu.getRegs(), vcpu.getSregs(), this.devices.post.lastCode);
   }
 
   /** Releases the vCPU, RAM, VM and KVM fds; safe to call twice. */
   [Symbol.dispose](): void {
-    if (this.#disposed) return;
-    if (this.#running) throw new Error("Cannot dispose the VM while it runs: abort() it first");
-    this.#disposed = true;
-    this.#console.flush();
-    this.#kicker?.[Symbol.dispose]();
-    this.#vcpu[Symbol.dispose]();
-    this.#vmFd[Symbol.dispose]();
-    this.memory[Symbol.dispose]();
-    this.#kvm[Symbol.dispose]();
+    this.#machine[Symbol.dispose]();
   }
 }

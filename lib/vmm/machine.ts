@@ -1,0 +1,179 @@
+/**
+ * Machine: the parts every VM has — KVM fds, guest RAM, one vCPU, the buses, the console sink,
+ * and the run loop with timeouts, aborts and periodic ticks.
+ *
+ * @module
+ */
+
+import { Kvm } from "../kvm/kvm.ts";
+import type { VmFd } from "../kvm/vm_fd.ts";
+import type { VcpuFd } from "../kvm/vcpu_fd.ts";
+import { Bus } from "./bus.ts";
+import { ConsoleSink, fileWriter } from "./console_sink.ts";
+import { ExitDispatcher } from "./exit_dispatch.ts";
+import { ExitStats } from "./exit_stats.ts";
+import { VcpuKicker } from "./kicker.ts";
+import { GuestMemory } from "./memory.ts";
+import { RunControl, runLoop } from "./run_loop.ts";
+import type { StopReason } from "./stop_reason.ts";
+
+/** A guest-physical RAM slot backed by part of the one host mapping. */
+export interface RamSlot {
+  /** Guest-physical start. */
+  guestAddress: number;
+  /** Bytes. */
+  size: number;
+  /** Offset into the host mapping. */
+  hostOffset: number;
+}
+
+/** How to build a {@link Machine}. */
+export interface MachineOptions {
+  /** Bytes of guest RAM (a multiple of 4 KiB). */
+  memSize: number;
+  /** Guest-physical slots of RAM; default one slot [0, memSize). */
+  slots?: RamSlot[];
+  /** KVM device path. */
+  kvmPath?: string;
+  /** Where console output goes; default stdout. */
+  output?: (bytes: Uint8Array) => void;
+  /** VM-wide setup before the vCPU is created (irqchip, PIT, TSS address). */
+  beforeVcpu?: (vm: VmFd, kvm: Kvm) => void;
+}
+
+/** Options of one {@link Machine.run}. */
+export interface MachineRunOptions {
+  /** Seconds until the run stops with "timeout". */
+  timeout?: number;
+  /** Called every `tickMs` while running (polling host input); the vCPU is kicked to run it. */
+  tick?: () => void;
+  /** Tick period in milliseconds (default 10). */
+  tickMs?: number;
+}
+
+/** The KVM VM with its memory, vCPU 0, buses and run loop. */
+export class Machine {
+  /** The /dev/kvm fd. */
+  readonly kvm: Kvm;
+  /** The VM fd. */
+  readonly vmFd: VmFd;
+  /** vCPU 0. */
+  readonly vcpu: VcpuFd;
+  /** Guest RAM (one host mapping). */
+  readonly memory: GuestMemory;
+  /** The port-I/O bus. */
+  readonly ports: Bus = new Bus("port");
+  /** The MMIO bus. */
+  readonly mmio: Bus = new Bus("MMIO");
+  /** Exit counters, cumulative over runs. */
+  readonly exits: ExitStats = new ExitStats();
+  /** Stop requests from devices and handlers. */
+  readonly control: RunControl = new RunControl();
+  /** The guest console (all output devices write here). */
+  readonly console: ConsoleSink;
+  readonly #dispatcher: ExitDispatcher;
+  #kicker: VcpuKicker | undefined;
+  #running = false;
+  #disposed = false;
+
+  /** Opens KVM, creates the VM, maps and registers RAM, creates vCPU 0. */
+  constructor(options: MachineOptions) {
+    this.kvm = Kvm.open(options.kvmPath);
+    const cleanup: Disposable[] = [this.kvm];
+    try {
+      this.vmFd = this.kvm.createVm();
+      cleanup.push(this.vmFd);
+      this.memory = new GuestMemory(options.memSize);
+      cleanup.push(this.memory);
+      const slots = options.slots ?? [{ guestAddress: 0, size: options.memSize, hostOffset: 0 }];
+      slots.forEach((slot, index) =>
+        this.vmFd.setUserMemoryRegion({
+          slot: index,
+          guestPhysAddr: BigInt(slot.guestAddress),
+          memorySize: BigInt(slot.size),
+          userspaceAddr: this.memory.hostAddress + BigInt(slot.hostOffset),
+        })
+      );
+      options.beforeVcpu?.(this.vmFd, this.kvm);
+      this.vcpu = this.vmFd.createVcpu(0);
+    } catch (error) {
+      for (const resource of cleanup.reverse()) resource[Symbol.dispose]();
+      throw error;
+    }
+    this.console = new ConsoleSink(options.output ?? fileWriter());
+    this.#dispatcher = new ExitDispatcher(this.vcpu.runBytes, this.ports, this.mmio, this.exits);
+  }
+
+  /** Whether {@link run} is in progress. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Whether the machine was disposed. */
+  get disposed(): boolean {
+    return this.#disposed;
+  }
+
+  /** Throws "Cannot <action>: the VM was disposed" after dispose. */
+  check(action: string): void {
+    if (this.#disposed) throw new Error(`Cannot ${action}: the VM was disposed`);
+  }
+
+  /** Runs vCPU 0 until a stop reason; flushes the console whatever happens. */
+  run(options: MachineRunOptions = {}): StopReason {
+    this.check("run");
+    if (this.#running) throw new Error("Cannot run: the VM is already running");
+    const control = this.control;
+    control.stopRequest = null;
+    control.aborted = false;
+    control.deadline = options.timeout === undefined
+      ? Infinity
+      : performance.now() + options.timeout * 1000;
+    this.#kicker ??= new VcpuKicker();
+    this.#running = true;
+    try {
+      if (!options.tick) {
+        return runLoop(this.vcpu, this.#dispatcher, this.exits, control, this.#kicker);
+      }
+      return this.#runTicking(options.tick, options.tickMs ?? 10);
+    } finally {
+      this.#running = false;
+      this.console.flush();
+    }
+  }
+
+  /** Runs in slices of `tickMs`, calling `tick` between them, until a real stop. */
+  #runTicking(tick: () => void, tickMs: number): StopReason {
+    const control = this.control;
+    const deadline = control.deadline;
+    while (true) {
+      control.deadline = Math.min(deadline, performance.now() + tickMs);
+      const stop = runLoop(this.vcpu, this.#dispatcher, this.exits, control, this.#kicker);
+      if (stop.kind !== "timeout" || performance.now() >= deadline) return stop;
+      this.console.flush();
+      tick();
+    }
+  }
+
+  /** Stops a run: from a handler, a tick, or (with runAsync) a timer. */
+  abort(): void {
+    this.control.aborted = true;
+    if (this.#running) {
+      this.vcpu.setImmediateExit(true);
+      this.#kicker?.kick();
+    }
+  }
+
+  /** Releases the vCPU, RAM, VM and KVM fds; safe to call twice. */
+  [Symbol.dispose](): void {
+    if (this.#disposed) return;
+    if (this.#running) throw new Error("Cannot dispose the VM while it runs: abort() it first");
+    this.#disposed = true;
+    this.console.flush();
+    this.#kicker?.[Symbol.dispose]();
+    this.vcpu[Symbol.dispose]();
+    this.vmFd[Symbol.dispose]();
+    this.memory[Symbol.dispose]();
+    this.kvm[Symbol.dispose]();
+  }
+}
