@@ -22,6 +22,18 @@ export const IOCTLS = {
   KVM_SET_REGS: 0x4090ae82,
   KVM_GET_SREGS: 0x8138ae83,
   KVM_SET_SREGS: 0x4138ae84,
+  KVM_CREATE_IRQCHIP: 0xae60,
+  KVM_IRQ_LINE: 0x4008ae61,
+  KVM_CREATE_PIT2: 0x4040ae77,
+  KVM_SET_IDENTITY_MAP_ADDR: 0x4008ae48,
+  KVM_GET_SUPPORTED_CPUID: 0xc008ae05,
+  KVM_SET_CPUID2: 0x4008ae90,
+  KVM_GET_MSRS: 0xc008ae88,
+  KVM_SET_MSRS: 0x4008ae89,
+  KVM_SET_FPU: 0x41a0ae8d,
+  KVM_GET_LAPIC: 0x8400ae8e,
+  KVM_SET_LAPIC: 0x4400ae8f,
+  KVM_GET_MP_STATE: 0x8004ae98,
 } as const;
 
 /** Name of a KVM ioctl in {@link IOCTLS}. */
@@ -34,6 +46,11 @@ export const CAPS = {
   KVM_CAP_NR_VCPUS: 9,
   KVM_CAP_NR_MEMSLOTS: 10,
   KVM_CAP_IMMEDIATE_EXIT: 136,
+  KVM_CAP_IRQCHIP: 0,
+  KVM_CAP_EXT_CPUID: 7,
+  KVM_CAP_PIT2: 33,
+  KVM_CAP_SET_IDENTITY_MAP_ADDR: 37,
+  KVM_CAP_TSC_DEADLINE_TIMER: 72,
 } as const;
 
 /** Name of a capability in {@link CAPS}. */
@@ -200,4 +217,54 @@ export const KVM_RUN = {
   system_event_type: 32, // u32
   system_event_ndata: 36, // u32
   system_event_data: 40, // u64[16]
+} as const;
+
+/** `struct kvm_cpuid2`: a header followed by `nent` entries. */
+export const KVM_CPUID2 = { size: 8, nent: 0, entries: 8 } as const;
+
+/** `struct kvm_cpuid_entry2`: one CPUID leaf/subleaf. */
+export const KVM_CPUID_ENTRY2 = {
+  size: 40,
+  function: 0,
+  index: 4,
+  flags: 8,
+  eax: 12,
+  ebx: 16,
+  ecx: 20,
+  edx: 24,
+} as const;
+
+/** `kvm_cpuid_entry2.flags` bit: the leaf has subleaves selected by ECX (index). */
+export const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;
+
+/** `struct kvm_msrs`: a header followed by `nmsrs` entries. */
+export const KVM_MSRS = { size: 8, nmsrs: 0, entries: 8 } as const;
+
+/** `struct kvm_msr_entry`. */
+export const KVM_MSR_ENTRY = { size: 16, index: 0, data: 8 } as const;
+
+/** `struct kvm_fpu` (legacy FXSAVE-like layout). */
+export const KVM_FPU = { size: 416, fcw: 128, fsw: 130, ftwx: 132, mxcsr: 408 } as const;
+
+/** `struct kvm_pit_config`. */
+export const KVM_PIT_CONFIG = { size: 64, flags: 0 } as const;
+
+/** `kvm_pit_config.flags`: a dummy speaker port (0x61) so guests can poke it. */
+export const KVM_PIT_SPEAKER_DUMMY = 1;
+
+/** `struct kvm_irq_level`. */
+export const KVM_IRQ_LEVEL = { size: 8, irq: 0, level: 4 } as const;
+
+/** `struct kvm_lapic_state`: the local APIC register page. */
+export const KVM_LAPIC_STATE = { size: 1024 } as const;
+
+/** `struct kvm_mp_state`. */
+export const KVM_MP_STATE = { size: 4, mp_state: 0 } as const;
+
+/** `kvm_mp_state.mp_state` values. */
+export const MP_STATES = {
+  KVM_MP_STATE_RUNNABLE: 0,
+  KVM_MP_STATE_UNINITIALIZED: 1,
+  KVM_MP_STATE_INIT_RECEIVED: 2,
+  KVM_MP_STATE_HALTED: 3,
 } as const;

@@ -4,7 +4,9 @@
  * @module
  */
 
-import { type CapName, CAPS, KVM_API_VERSION } from "./abi.ts";
+import { type CapName, CAPS, KVM_API_VERSION, KVM_CPUID_ENTRY2 } from "./abi.ts";
+import { type CpuidEntry, decodeCpuid, encodeCpuid } from "./cpuid.ts";
+import { KvmError } from "./error.ts";
 import { check, OwnedFd } from "./_fd.ts";
 import { cString, libc, O_CLOEXEC, O_RDWR } from "./ffi.ts";
 import { VmFd } from "./vm_fd.ts";
@@ -72,6 +74,25 @@ export class Kvm {
   getVcpuMmapSize(): number {
     this.#vcpuMmapSize ||= this.#fd.ioctl("KVM_GET_VCPU_MMAP_SIZE");
     return this.#vcpuMmapSize;
+  }
+
+  /**
+   * KVM_GET_SUPPORTED_CPUID: the CPUID leaves KVM can offer a guest (starting with room for 100
+   * entries and growing while the kernel answers E2BIG).
+   */
+  getSupportedCpuid(): CpuidEntry[] {
+    const E2BIG = 7;
+    for (let room = 100;; room *= 2) {
+      const buffer = encodeCpuid([]);
+      const sized = new Uint8Array(buffer.length + room * KVM_CPUID_ENTRY2.size);
+      new DataView(sized.buffer).setUint32(0, room, true);
+      try {
+        this.#fd.ioctlBuffer("KVM_GET_SUPPORTED_CPUID", sized);
+        return decodeCpuid(sized);
+      } catch (error) {
+        if (!(error instanceof KvmError && error.errno === E2BIG) || room >= 6400) throw error;
+      }
+    }
   }
 
   /** KVM_CREATE_VM: a new, empty VM. */

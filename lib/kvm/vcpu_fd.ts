@@ -9,6 +9,8 @@ import { check, OwnedFd } from "./_fd.ts";
 import { EINTR, errno, libc, MAP_SHARED, PROT_READ, PROT_WRITE } from "./ffi.ts";
 import { KvmError } from "./error.ts";
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.ts";
+import { type CpuidEntry, encodeCpuid } from "./cpuid.ts";
+import { KVM_FPU, KVM_LAPIC_STATE, KVM_MP_STATE, KVM_MSR_ENTRY, KVM_MSRS } from "./abi.ts";
 
 /** KVM_RUN as a bigint, for the hot path that bypasses OwnedFd.ioctl. */
 const KVM_RUN_REQUEST = BigInt(IOCTLS.KVM_RUN);
@@ -105,6 +107,60 @@ export class VcpuFd {
   /** KVM_SET_SREGS. */
   setSregs(sregs: Sregs): void {
     this.#fd.ioctlBuffer("KVM_SET_SREGS", encodeSregs(sregs));
+  }
+
+  /** KVM_SET_CPUID2: the CPUID leaves the guest sees. */
+  setCpuid2(entries: CpuidEntry[]): void {
+    this.#fd.ioctlBuffer("KVM_SET_CPUID2", encodeCpuid(entries));
+  }
+
+  /** KVM_SET_MSRS: writes model-specific registers; throws unless KVM took every one. */
+  setMsrs(msrs: { index: number; data: bigint }[]): void {
+    const bytes = new Uint8Array(KVM_MSRS.size + msrs.length * KVM_MSR_ENTRY.size);
+    const view = new DataView(bytes.buffer);
+    view.setUint32(KVM_MSRS.nmsrs, msrs.length, true);
+    msrs.forEach((msr, i) => {
+      const at = KVM_MSRS.entries + i * KVM_MSR_ENTRY.size;
+      view.setUint32(at + KVM_MSR_ENTRY.index, msr.index, true);
+      view.setBigUint64(at + KVM_MSR_ENTRY.data, msr.data, true);
+    });
+    const written = this.#fd.ioctlBuffer("KVM_SET_MSRS", bytes);
+    if (written !== msrs.length) {
+      const msr = msrs[written];
+      throw new Error(
+        `KVM_SET_MSRS: KVM refused MSR 0x${
+          msr.index.toString(16)
+        } (set ${written} of ${msrs.length})`,
+      );
+    }
+  }
+
+  /** KVM_SET_FPU: x87 control word, MXCSR (everything else zero). */
+  setFpu(fcw: number, mxcsr: number): void {
+    const bytes = new Uint8Array(KVM_FPU.size);
+    const view = new DataView(bytes.buffer);
+    view.setUint16(KVM_FPU.fcw, fcw, true);
+    view.setUint32(KVM_FPU.mxcsr, mxcsr, true);
+    this.#fd.ioctlBuffer("KVM_SET_FPU", bytes);
+  }
+
+  /** KVM_GET_LAPIC: the local APIC register page (needs the in-kernel irqchip). */
+  getLapic(): Uint8Array<ArrayBuffer> {
+    const bytes = new Uint8Array(KVM_LAPIC_STATE.size);
+    this.#fd.ioctlBuffer("KVM_GET_LAPIC", bytes);
+    return bytes;
+  }
+
+  /** KVM_SET_LAPIC. */
+  setLapic(bytes: Uint8Array<ArrayBuffer>): void {
+    this.#fd.ioctlBuffer("KVM_SET_LAPIC", bytes);
+  }
+
+  /** KVM_GET_MP_STATE: runnable, halted, ... (see MP_STATES). */
+  getMpState(): number {
+    const bytes = new Uint8Array(KVM_MP_STATE.size);
+    this.#fd.ioctlBuffer("KVM_GET_MP_STATE", bytes);
+    return new DataView(bytes.buffer).getUint32(KVM_MP_STATE.mp_state, true);
   }
 
   /** Unmaps `kvm_run` and closes the fd; safe to call twice. */

@@ -4,7 +4,12 @@
  * @module
  */
 
-import { KVM_USERSPACE_MEMORY_REGION as REGION } from "./abi.ts";
+import {
+  KVM_IRQ_LEVEL,
+  KVM_PIT_CONFIG,
+  KVM_PIT_SPEAKER_DUMMY,
+  KVM_USERSPACE_MEMORY_REGION as REGION,
+} from "./abi.ts";
 import { OwnedFd } from "./_fd.ts";
 import { VcpuFd } from "./vcpu_fd.ts";
 
@@ -49,6 +54,36 @@ export class VmFd {
   setTssAddr(address: bigint): void {
     this.#fd.ioctl("KVM_SET_TSS_ADDR", address);
   }
+
+  /** KVM_SET_IDENTITY_MAP_ADDR: one page of guest-physical space Intel VMX needs for real mode. */
+  setIdentityMapAddr(address: bigint): void {
+    const bytes = new Uint8Array(8);
+    new DataView(bytes.buffer).setBigUint64(0, address, true);
+    this.#fd.ioctlBuffer("KVM_SET_IDENTITY_MAP_ADDR", bytes);
+  }
+
+  /** KVM_CREATE_IRQCHIP: the in-kernel PIC pair, IOAPIC and local APICs. */
+  createIrqchip(): void {
+    this.#fd.ioctl("KVM_CREATE_IRQCHIP");
+  }
+
+  /** KVM_CREATE_PIT2: the in-kernel i8254 timer, with a dummy speaker port 0x61. */
+  createPit2(): void {
+    const config = new Uint8Array(KVM_PIT_CONFIG.size);
+    new DataView(config.buffer).setUint32(KVM_PIT_CONFIG.flags, KVM_PIT_SPEAKER_DUMMY, true);
+    this.#fd.ioctlBuffer("KVM_CREATE_PIT2", config);
+  }
+
+  /** KVM_IRQ_LINE: sets the level of interrupt line `irq` (a GSI) on the in-kernel irqchip. */
+  irqLine(irq: number, level: boolean): void {
+    const bytes = this.#irqLevel;
+    const view = new DataView(bytes.buffer);
+    view.setUint32(KVM_IRQ_LEVEL.irq, irq, true);
+    view.setUint32(KVM_IRQ_LEVEL.level, level ? 1 : 0, true);
+    this.#fd.ioctlBuffer("KVM_IRQ_LINE", bytes);
+  }
+
+  readonly #irqLevel = new Uint8Array(KVM_IRQ_LEVEL.size);
 
   /** KVM_CREATE_VCPU, then maps its `kvm_run`. */
   createVcpu(id: number): VcpuFd {
