@@ -79,6 +79,7 @@ Deno.test("nested: the command line parser", () => {
     4096,
     true,
   ], "run");
+  assertEquals(parseCli(["run", "--", "--", "ls"]).command, ["ls"], "deno task's extra --");
   assertThrows(() => parseCli([]), "usage");
   assertThrows(() => parseCli(["run"]), "run needs -- CMD");
   assertThrows(() => parseCli(["test", "--", "ls"]), "only run takes");

@@ -42,6 +42,8 @@ export function parseCli(args: string[]): Cli {
   const dash = args.indexOf("--");
   const opts = dash < 0 ? args : args.slice(0, dash);
   const command = dash < 0 ? [] : args.slice(dash + 1);
+  // `deno task nested -- CMD` passes its own `--` through after the task's one: drop it.
+  if (command[0] === "--") command.shift();
   const [action, ...rest] = opts;
   if (action !== "test" && action !== "check" && action !== "run" && action !== "build") {
     throw new Error(USAGE);
@@ -145,11 +147,23 @@ async function warmCheckCache(): Promise<void> {
   }
 }
 
+/** Removes per-run initrds that a killed run left behind (older than an hour). */
+async function removeStaleInitrds(): Promise<void> {
+  for await (const e of Deno.readDir(CACHE)) {
+    if (!/^initrd-\w+\.img$/.test(e.name)) continue;
+    const st = await Deno.stat(`${CACHE}/${e.name}`).catch(() => undefined);
+    if (st?.mtime && Date.now() - st.mtime.getTime() > 3600_000) {
+      await Deno.remove(`${CACHE}/${e.name}`).catch(() => {});
+    }
+  }
+}
+
 /** Runs an action; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   const cli = parseCli(args);
   const t0 = performance.now();
   await Deno.mkdir(CACHE, { recursive: true });
+  await removeStaleInitrds();
   await ensureHostFiles(hostNeeds(cli), log);
   const kernel = await kernelParts(CACHE, log, cli.refresh);
   const busybox = await busyboxParts(CACHE, log, cli.refresh);
