@@ -175,6 +175,22 @@ export class Serial implements BusDevice {
     this.#updateIrq();
   }
 
+  /**
+   * Fills the receiver from the `receive` callback while it has room and the host has bytes, then
+   * updates the IRQ line: an interrupt-driven guest learns of host input this way (call it
+   * periodically; a polling guest gets input lazily through LSR/RBR reads anyway).
+   */
+  pollInput(): void {
+    if (this.#receive === undefined || this.#mcr & MCR_LOOP) return;
+    const capacity = this.#fifoEnabled ? SERIAL_FIFO_DEPTH : 1;
+    while (this.#rx.length < capacity) {
+      const byte = this.#receive();
+      if (byte === null) break;
+      this.#receiveByte(byte);
+    }
+    this.#updateIrq();
+  }
+
   /** Reads the register at `offset` into the low byte of `data`; other bytes read as zero. */
   read(offset: number, data: Uint8Array): void {
     data.fill(0);

@@ -348,3 +348,17 @@ Deno.test("Serial accesses wider than a byte act on the register at the offset",
   uart.read(8, wide);
   assert.deepEqual([...wide], [0, 0, 0, 0], "offsets past the UART read as zero");
 });
+
+Deno.test("Serial.pollInput() fills the FIFO from the host and raises the receive interrupt", () => {
+  const input = [...new TextEncoder().encode("0123456789abcdefXYZ")];
+  const { uart, irq, rd, wr } = harness({ receive: () => input.shift() ?? null });
+  wr(2, 0x01); // FCR: FIFOs on, trigger level 1
+  wr(1, 0x01); // IER: received data available
+  wr(4, 0x08); // MCR: OUT2 gates the IRQ line
+  uart.pollInput();
+  assert.deepEqual(irq, [true]);
+  assert.equal(input.length, 19 - SERIAL_FIFO_DEPTH, "takes only what fits in the FIFO");
+  const received = Array.from({ length: SERIAL_FIFO_DEPTH }, () => rd(0));
+  assert.equal(new TextDecoder().decode(Uint8Array.from(received)), "0123456789abcdef");
+  assert.equal(rd(5) & 0x02, 0, "no overrun");
+});
