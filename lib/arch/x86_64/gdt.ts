@@ -17,13 +17,13 @@ export const CODE_SELECTOR = 0x08;
 /** GDT selector of the flat data segment. */
 export const DATA_SELECTOR = 0x10;
 
-/** A flat 4 GiB segment: 32-bit code, 64-bit code or data. */
-export function flatSegment(kind: "code32" | "code64" | "data"): Segment {
+/** A flat 4 GiB segment: 32-bit code, 64-bit code or data, with the given (or usual) selector. */
+export function flatSegment(kind: "code32" | "code64" | "data", selector?: number): Segment {
   const code = kind !== "data";
   return {
     base: 0n,
     limit: 0xffff_ffff,
-    selector: code ? CODE_SELECTOR : DATA_SELECTOR,
+    selector: selector ?? (code ? CODE_SELECTOR : DATA_SELECTOR),
     type: code ? TYPE_CODE_EXEC_READ_ACCESSED : TYPE_DATA_READ_WRITE_ACCESSED,
     present: 1,
     dpl: 0,
@@ -52,9 +52,20 @@ export function gdtEntry(segment: Segment): bigint {
     ((base >> 24n) << 56n);
 }
 
+/**
+ * Writes a GDT at `address` holding each segment at the slot its selector names (slot 0 and
+ * unnamed slots stay null); returns the GDT limit.
+ */
+export function writeGdtTable(memory: DataView, address: number, segments: Segment[]): number {
+  const slots = Math.max(...segments.map((segment) => segment.selector >> 3)) + 1;
+  for (let i = 0; i < slots; i++) memory.setBigUint64(address + 8 * i, 0n, true);
+  for (const segment of segments) {
+    memory.setBigUint64(address + 8 * (segment.selector >> 3), gdtEntry(segment), true);
+  }
+  return slots * 8 - 1;
+}
+
 /** Writes a GDT of null, `code` (0x08) and `data` (0x10) at `address`; returns its limit. */
 export function writeGdt(memory: DataView, address: number, code: Segment, data: Segment): number {
-  const entries = [0n, gdtEntry(code), gdtEntry(data)];
-  entries.forEach((entry, i) => memory.setBigUint64(address + 8 * i, entry, true));
-  return entries.length * 8 - 1;
+  return writeGdtTable(memory, address, [code, data]);
 }
