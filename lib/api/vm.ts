@@ -230,31 +230,21 @@ export class Vm {
   }
 
   /**
-   * Runs the guest like {@link run}, but returns to the event loop every `sliceMs` so timers and
-   * an AbortSignal can call {@link abort}.
+   * Runs the guest like {@link run}, but returns to the event loop every `sliceMs` (default 20)
+   * so timers and an AbortSignal can call {@link abort}.
    */
   async runAsync(
     options: RunOptions & { signal?: AbortSignal; sliceMs?: number } = {},
   ): Promise<RunResult> {
-    const slice = options.sliceMs ?? 20;
-    const deadline = options.timeout === undefined
-      ? Infinity
-      : performance.now() + options.timeout * 1000;
-    const aborted = (): RunResult => {
-      const stop: StopReason = { kind: "aborted" };
-      return { stop, status: statusOf(stop), exits: this.exits };
-    };
+    this.#machine.check("run");
+    this.#prepare();
     const onAbort = () => this.abort();
     options.signal?.addEventListener("abort", onAbort);
     try {
-      if (options.signal?.aborted) return aborted();
-      while (true) {
-        const remaining = deadline - performance.now();
-        const result = this.run({ timeout: Math.max(0, Math.min(slice, remaining)) / 1000 });
-        if (result.stop.kind !== "timeout" || performance.now() >= deadline) return result;
-        await new Promise((resolve) => setTimeout(resolve, 0));
-        if (this.#machine.control.aborted) return aborted();
-      }
+      const stop: StopReason = options.signal?.aborted
+        ? { kind: "aborted" }
+        : await this.#machine.runAsync({ timeout: options.timeout, tickMs: options.sliceMs });
+      return { stop, status: statusOf(stop), exits: this.exits };
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
     }

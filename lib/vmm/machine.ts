@@ -121,37 +121,58 @@ export class Machine {
 
   /** Runs vCPU 0 until a stop reason; flushes the console whatever happens. */
   run(options: MachineRunOptions = {}): StopReason {
-    this.check("run");
-    if (this.#running) throw new Error("Cannot run: the VM is already running");
-    const control = this.control;
-    control.stopRequest = null;
-    control.aborted = false;
-    control.deadline = options.timeout === undefined
-      ? Infinity
-      : performance.now() + options.timeout * 1000;
-    this.#kicker ??= new VcpuKicker();
-    this.#running = true;
+    const deadline = this.#begin(options.timeout);
     try {
-      if (!options.tick) {
-        return runLoop(this.vcpu, this.#dispatcher, this.exits, control, this.#kicker);
+      if (!options.tick) return this.#slice(deadline);
+      const tickMs = options.tickMs ?? 10;
+      while (true) {
+        const stop = this.#slice(Math.min(deadline, performance.now() + tickMs));
+        if (stop.kind !== "timeout" || performance.now() >= deadline) return stop;
+        options.tick();
       }
-      return this.#runTicking(options.tick, options.tickMs ?? 10);
     } finally {
       this.#running = false;
-      this.console.flush();
     }
   }
 
-  /** Runs in slices of `tickMs`, calling `tick` between them, until a real stop. */
-  #runTicking(tick: () => void, tickMs: number): StopReason {
-    const control = this.control;
-    const deadline = control.deadline;
-    while (true) {
-      control.deadline = Math.min(deadline, performance.now() + tickMs);
-      const stop = runLoop(this.vcpu, this.#dispatcher, this.exits, control, this.#kicker);
-      if (stop.kind !== "timeout" || performance.now() >= deadline) return stop;
+  /**
+   * Runs like {@link run}, but in slices of `tickMs` (default 20) with a return to the event loop
+   * between them, so timers, signal listeners and AbortSignals can call {@link abort}.
+   */
+  async runAsync(options: MachineRunOptions = {}): Promise<StopReason> {
+    const deadline = this.#begin(options.timeout);
+    try {
+      const tickMs = options.tickMs ?? 20;
+      while (true) {
+        const stop = this.#slice(Math.min(deadline, performance.now() + tickMs));
+        if (stop.kind !== "timeout" || performance.now() >= deadline) return stop;
+        options.tick?.();
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (this.control.aborted) return { kind: "aborted" };
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** Marks the machine running and resets the stop state; returns the absolute deadline. */
+  #begin(timeout: number | undefined): number {
+    this.check("run");
+    if (this.#running) throw new Error("Cannot run: the VM is already running");
+    this.control.stopRequest = null;
+    this.control.aborted = false;
+    this.#kicker ??= new VcpuKicker();
+    this.#running = true;
+    return timeout === undefined ? Infinity : performance.now() + timeout * 1000;
+  }
+
+  /** One run of the loop until `deadline` (reported as "timeout") or a stop. */
+  #slice(deadline: number): StopReason {
+    this.control.deadline = deadline;
+    try {
+      return runLoop(this.vcpu, this.#dispatcher, this.exits, this.control, this.#kicker);
+    } finally {
       this.console.flush();
-      tick();
     }
   }
 

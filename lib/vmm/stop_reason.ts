@@ -10,6 +10,8 @@ export type StopReason =
   | { kind: "hlt" }
   /** A device (the exit port, or an API handler) asked the VM to stop with `status`. */
   | { kind: "exit-device"; status: number }
+  /** The guest asked the platform to reset (i8042 reset line: Linux `reboot`, or `poweroff` then panic=N). */
+  | { kind: "reset" }
   /** KVM_EXIT_SHUTDOWN: a triple fault. */
   | { kind: "shutdown" }
   /** KVM_EXIT_INTERNAL_ERROR, with the instruction bytes when KVM gave them. */
@@ -43,6 +45,7 @@ export function isCrash(stop: StopReason): boolean {
       return stop.typeName === "KVM_SYSTEM_EVENT_CRASH";
     case "hlt":
     case "exit-device":
+    case "reset":
     case "timeout":
     case "aborted":
       return false;
@@ -57,6 +60,8 @@ export function describeStop(stop: StopReason): string {
       return "guest halted (KVM_EXIT_HLT)";
     case "exit-device":
       return `guest exited with status ${stop.status}`;
+    case "reset":
+      return "guest requested a reset (i8042 reset line)";
     case "shutdown":
       return "guest triple-faulted (KVM_EXIT_SHUTDOWN)";
     case "internal-error": {
