@@ -86,8 +86,11 @@ export class GuestMemory {
       !Number.isSafeInteger(address) || !Number.isSafeInteger(length) || address < 0 ||
       length < 0 || address + length > this.size
     ) {
+      const where = Number.isInteger(address) && address >= 0
+        ? `0x${address.toString(16)}`
+        : String(address);
       throw new RangeError(
-        `Guest memory access out of range: 0x${address.toString(16)}+${length} (RAM is 0x0-0x${
+        `Guest memory access out of range: ${where}+${length} (RAM is 0x0-0x${
           this.size.toString(16)
         })`,
       );
