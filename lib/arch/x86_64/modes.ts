@@ -83,8 +83,12 @@ export function checkFlatGuest(
       } (GDT, page tables, stack); use a smaller image, a lower --load or more --mem`,
     );
   }
+  // The GDT takes the area's first page; the PML4, the PDPT and one directory per GiB the rest.
   if (mode === "long" && pageTables64Size(Math.max(memSize, FOUR_GIB)) + 4096 > area.size) {
-    throw new ConfigError(`Cannot map ${memSize} bytes of RAM in long mode: at most 12 GiB`);
+    const maxGib = area.size / 4096 - 3;
+    throw new ConfigError(
+      `Cannot map ${memSize} bytes of RAM in long mode: at most ${maxGib} GiB`,
+    );
   }
   if (mode !== "long" && entry >= FOUR_GIB) {
     throw new ConfigError(`Cannot start guest: entry ${hex(entry)} is above 4 GiB in 32-bit mode`);
