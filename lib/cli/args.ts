@@ -79,7 +79,30 @@ export function parseCommandLine(args: string[]): CliConfig {
   }
 }
 
-function parse(args: string[]): CliConfig {
+/**
+ * Joins each value-taking option with the argument after it (`--mem -5` → `--mem=-5`), as getopt
+ * does: parseArgs alone refuses values starting with "-" as "ambiguous", and the value's own
+ * check then says what is wrong with it.
+ */
+function joinOptionValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") return [...joined, ...args.slice(i)];
+    const name = arg.slice(2);
+    const takesValue = arg.startsWith("--") && Object.hasOwn(OPTIONS, name) &&
+      OPTIONS[name as keyof typeof OPTIONS].type === "string";
+    if (takesValue && i + 1 < args.length) {
+      joined.push(`${arg}=${args[++i]}`);
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+function parse(commandLine: string[]): CliConfig {
+  const args = joinOptionValues(commandLine);
   let parsed;
   try {
     parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
