@@ -23,8 +23,16 @@ export const INTERNAL_ERROR_STATUS = 70;
 
 const encoder = new TextEncoder();
 
+/** The errno of an ioctl on a file that is not the device it expects (e.g. /dev/null). */
+const ENOTTY = 25;
+
 function printError(line: string): void {
   Deno.stderr.writeSync(encoder.encode(`microvmm: ${line}\n`));
+}
+
+/** True for the calls that fail when guest RAM is too large for the host (mmap, memslot). */
+function isGuestRamCall(call: string): boolean {
+  return /^mmap of \d+ bytes of guest memory$/.test(call) || call === "KVM_SET_USER_MEMORY_REGION";
 }
 
 function kvmAdvice(error: KvmError, path: string): string {
@@ -63,6 +71,16 @@ export function runCli(args: string[]): number {
     } catch (error) {
       if (error instanceof KvmError && error.call.startsWith("open ")) {
         printError(kvmAdvice(error, kvmPath));
+        return EXIT_STATUS.KVM_UNAVAILABLE;
+      }
+      if (error instanceof KvmError && isGuestRamCall(error.call)) {
+        printError(
+          `--mem: this host cannot map ${config.memSize} bytes of guest RAM (${error.message})`,
+        );
+        return EXIT_STATUS.USAGE;
+      }
+      if (error instanceof KvmError && error.errno === ENOTTY) {
+        printError(`Cannot use ${kvmPath}: it is not a KVM device (${error.call} failed: ENOTTY)`);
         return EXIT_STATUS.KVM_UNAVAILABLE;
       }
       if (error instanceof KvmError) {
