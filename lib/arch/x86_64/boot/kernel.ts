@@ -1,0 +1,53 @@
+/**
+ * Kernel loading entry point: tells an ELF `vmlinux` from a bzImage and loads either into guest
+ * RAM.
+ *
+ * @module
+ */
+
+import { type BzImageKernel, isBzImage, loadBzImage } from "./bzimage.ts";
+import { type ElfKernel, isElf, loadElf } from "./elf.ts";
+
+/** A kernel loaded into guest RAM, by either loader. */
+export type LoadedKernel = ElfKernel | BzImageKernel;
+
+/** The two kernel formats microvmm boots. */
+export type KernelFormat = "elf" | "bzimage";
+
+/**
+ * cmdline_size assumed for a vmlinux, which has no setup header: x86's COMMAND_LINE_SIZE (2048,
+ * arch/x86/include/asm/setup.h) minus the terminating NUL, the value bzImages declare.
+ */
+export const VMLINUX_CMDLINE_SIZE = 2047;
+
+/**
+ * initrd_addr_max assumed for a vmlinux: 0x7fffffff, the value boot.rst gives for protocol 2.03+
+ * kernels that leave the field alone ("the highest safe address").
+ */
+export const VMLINUX_INITRD_ADDR_MAX = 0x7fff_ffff;
+
+/** Whether `bytes` is an ELF vmlinux or a bzImage; throws for anything else. */
+export function detectKernel(bytes: Uint8Array): KernelFormat {
+  if (isElf(bytes)) return "elf";
+  if (isBzImage(bytes)) return "bzimage";
+  throw new Error("not an ELF vmlinux or a bzImage (no ELF magic, no HdrS)");
+}
+
+/**
+ * Loads a vmlinux or bzImage into `memory` (guest RAM, index = guest-physical address) and
+ * returns where it lies and its entry points. Errors are one line: truncated files, malformed
+ * headers, a kernel larger than guest RAM.
+ */
+export function loadKernel(memory: Uint8Array, bytes: Uint8Array): LoadedKernel {
+  return detectKernel(bytes) === "elf" ? loadElf(memory, bytes) : loadBzImage(memory, bytes);
+}
+
+/** The kernel's limits for the command line and the initrd (defaults for a vmlinux). */
+export function kernelLimits(kernel: LoadedKernel): {
+  cmdlineSize: number;
+  initrdAddrMax: number;
+} {
+  return kernel.kind === "bzimage"
+    ? { cmdlineSize: kernel.cmdlineSize, initrdAddrMax: kernel.initrdAddrMax }
+    : { cmdlineSize: VMLINUX_CMDLINE_SIZE, initrdAddrMax: VMLINUX_INITRD_ADDR_MAX };
+}
