@@ -43,7 +43,7 @@ export function markdownTable(rows: readonly Row[]): string {
   const line = (values: string[]) => `| ${values.map(escape).join(" | ")} |`;
   return [
     line(HEADERS.slice()),
-    `|${HEADERS.map((_, i) => i === 0 ? "---" : "---:").join("|")}|`,
+    `|${HEADERS.map((_, i) => i >= 1 && i <= 3 ? "---:" : "---").join("|")}|`,
     ...rows.map((row) => line(cells(row))),
   ].join("\n");
 }
