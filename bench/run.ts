@@ -7,6 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { KvmError } from "../mod.ts";
 import { BenchSetupError, buildRefVmm, cExitRun, cLatencies } from "./_ref_vmm.ts";
 import { createToExitLatencies, exitRun, type Spawned, timedSpawn } from "./_microvmm.ts";
 import { formatNumber, markdownTable, type Row, textTable } from "./_report.ts";
@@ -315,6 +316,10 @@ if (import.meta.main) {
   } catch (error) {
     if (error instanceof BenchSetupError) {
       console.error(`bench: ${error.message}`);
+      Deno.exit(1);
+    }
+    if (error instanceof KvmError) {
+      console.error(`bench: KVM is not usable: ${error.message}`);
       Deno.exit(1);
     }
     throw error;
