@@ -11,5 +11,6 @@ export * from "./e820.ts";
 export * from "./elf.ts";
 export * from "./initrd.ts";
 export * from "./kernel.ts";
+export * from "./mptable.ts";
 export * from "./pvh.ts";
 export * from "./zero_page.ts";
