@@ -1,0 +1,85 @@
+/**
+ * Tests of GuestMemory: size validation, zeroed mapping, bounds-checked write/read, zero-copy
+ * views, dispose twice, use after dispose, and `pageAlign`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { GuestMemory, pageAlign } from "../../lib/vmm/memory.ts";
+
+const KIB = 1024;
+
+Deno.test("GuestMemory rejects sizes that are not positive multiples of 4 KiB", async (t) => {
+  for (const size of [0, -4096, 4095, 4097, 1.5 * 4096, NaN, 2 ** 53]) {
+    await t.step(String(size), () => {
+      assert.throws(() => new GuestMemory(size), {
+        name: "RangeError",
+        message: `Cannot map guest memory: size ${size} is not a positive multiple of 4 KiB`,
+      });
+    });
+  }
+});
+
+Deno.test("GuestMemory maps zeroed RAM and copies bytes in and out", () => {
+  using memory = new GuestMemory(64 * KIB);
+  assert.equal(memory.size, 65536);
+  assert.equal(memory.bytes.length, 65536);
+  assert.ok(memory.bytes.every((b) => b === 0), "fresh RAM is zero");
+  assert.ok(memory.hostAddress > 0n);
+  assert.equal(memory.hostAddress % 4096n, 0n, "the mapping is page aligned");
+
+  memory.write(0x1000, Uint8Array.of(0xb0, 0x48, 0xe6, 0xf1));
+  const copy = memory.read(0x1000, 4);
+  assert.deepEqual(copy, Uint8Array.of(0xb0, 0x48, 0xe6, 0xf1));
+  copy[0] = 0;
+  assert.equal(memory.bytes[0x1000], 0xb0, "read() returns a copy");
+  memory.view.setUint32(0x2000, 0x44556677, true);
+  assert.deepEqual(memory.read(0x2000, 4), Uint8Array.of(0x77, 0x66, 0x55, 0x44), "view is live");
+  memory.write(0xfffc, Uint8Array.of(1, 2, 3, 4));
+  assert.deepEqual(memory.read(0xfffc, 4), Uint8Array.of(1, 2, 3, 4), "the last 4 bytes");
+  assert.deepEqual(memory.read(0x10000, 0), new Uint8Array(0), "an empty read at the end");
+});
+
+Deno.test("GuestMemory bounds-checks every access with a RangeError", async (t) => {
+  using memory = new GuestMemory(64 * KIB);
+  const cases: [string, () => unknown, string][] = [
+    ["a write past the end", () => memory.write(0xfffd, new Uint8Array(4)), "0xfffd+4"],
+    ["a write at the end", () => memory.write(0x10000, new Uint8Array(1)), "0x10000+1"],
+    ["a read past the end", () => memory.read(0xffff, 2), "0xffff+2"],
+    ["a negative address", () => memory.read(-1, 1), "-1+1"],
+    ["a negative length", () => memory.read(0, -1), "0x0+-1"],
+    ["a fractional address", () => memory.read(0.5, 1), "0.5+1"],
+    ["a huge address", () => memory.checkRange(2 ** 60, 1), "0x1000000000000000+1"],
+  ];
+  for (const [what, access, range] of cases) {
+    await t.step(what, () => {
+      assert.throws(access, {
+        name: "RangeError",
+        message: `Guest memory access out of range: ${range} (RAM is 0x0-0x10000)`,
+      });
+    });
+  }
+  assert.ok(memory.bytes.every((b) => b === 0), "no failed write touched RAM");
+});
+
+Deno.test("GuestMemory can be disposed twice and throws when used afterwards", () => {
+  const memory = new GuestMemory(64 * KIB);
+  memory.write(0, Uint8Array.of(1));
+  memory[Symbol.dispose]();
+  memory[Symbol.dispose]();
+  const disposed = { name: "Error", message: "Cannot use guest memory: it was disposed" };
+  assert.throws(() => memory.bytes, disposed);
+  assert.throws(() => memory.view, disposed);
+  assert.throws(() => memory.hostAddress, disposed);
+  assert.throws(() => memory.read(0, 1), disposed);
+  assert.throws(() => memory.write(0, Uint8Array.of(1)), disposed);
+  assert.equal(memory.size, 65536, "the size stays readable");
+});
+
+Deno.test("pageAlign() rounds up to a multiple of 4 KiB", () => {
+  assert.deepEqual(
+    [0, 1, 4095, 4096, 4097, 65535, 2 * 1024 * KIB].map(pageAlign),
+    [0, 4096, 4096, 4096, 8192, 65536, 2 * 1024 * KIB],
+  );
+});
