@@ -1,9 +1,10 @@
 /**
- * The microvmm command line: `microvmm [options] [guest.bin]`. See `--help` and README.md.
+ * The microvmm command line: `microvmm [options] [guest.bin]` or `microvmm --kernel ...`.
+ * See `--help` and README.md.
  *
  * @module
  */
 
 import { runCli } from "./lib/cli/run_cli.ts";
 
-if (import.meta.main) Deno.exit(runCli(Deno.args));
+if (import.meta.main) Deno.exit(await runCli(Deno.args));

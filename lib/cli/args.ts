@@ -9,6 +9,8 @@ import { CPU_MODES, type CpuMode } from "../arch/x86_64/modes.ts";
 import { DEFAULT_LOAD_ADDRESS, DEFAULT_MEM_SIZE, MIN_MEM_SIZE } from "../arch/x86_64/layout.ts";
 import { ConfigError } from "../vmm/config_error.ts";
 import { parseAddress, parseSize } from "../vmm/sizes.ts";
+import { BOOT_PROTOCOLS, type BootProtocol, DEFAULT_LINUX_MEM_SIZE } from "../api/linux_vm.ts";
+import { parseCpuidMask } from "../arch/x86_64/cpuid.ts";
 
 /** A command-line mistake (unknown option, bad value): reported with a pointer to --help. */
 export class UsageError extends ConfigError {
@@ -32,14 +34,46 @@ export interface CliConfig {
   trace: boolean;
   help: boolean;
   version: boolean;
+  /** Set when --kernel is given: boot Linux instead of a flat guest. */
+  linux?: LinuxConfig;
+}
+
+/** The Linux boot part of the command line. */
+export interface LinuxConfig {
+  kernelPath: string;
+  initrdPath?: string;
+  cmdline?: string;
+  boot: BootProtocol;
+  cpuidMask?: string;
 }
 
 /** The options, each with its value name and help line: the usage text is built from this. */
 export const OPTIONS = {
   mode: { type: "string", value: "MODE", help: `CPU mode: ${CPU_MODES.join(", ")} (default real)` },
-  mem: { type: "string", value: "SIZE", help: "guest RAM, e.g. 2M, 64M, 1G (default 2M)" },
+  mem: {
+    type: "string",
+    value: "SIZE",
+    help: "guest RAM, e.g. 2M, 64M, 1G (default 2M; Linux 256M)",
+  },
   load: { type: "string", value: "ADDR", help: "guest-physical load address (default 0x1000)" },
   entry: { type: "string", value: "ADDR", help: "entry point (default: the load address)" },
+  kernel: { type: "string", value: "FILE", help: "boot Linux: an ELF vmlinux or a bzImage" },
+  initrd: { type: "string", value: "FILE", help: "initrd/initramfs for --kernel" },
+  cmdline: {
+    type: "string",
+    value: "TEXT",
+    help: "kernel command line (default: console=ttyS0 reboot=k panic=1 ...)",
+  },
+  boot: {
+    type: "string",
+    value: "PROTO",
+    help: "Linux entry: auto (PVH if the vmlinux has it), pvh, linux64",
+  },
+  "cpuid-mask": {
+    type: "string",
+    value: "LIST",
+    help: "CPUID features to hide from Linux, e.g. xsave,avx,cx16",
+  },
   timeout: { type: "string", value: "SECONDS", help: "stop the guest after SECONDS (exit 124)" },
   trace: { type: "boolean", help: "print exit counts by reason and port on stderr at the end" },
   help: { type: "boolean", short: "h", help: "show this help and exit" },
@@ -50,8 +84,10 @@ export const OPTIONS = {
 export function usage(): string {
   const lines = [
     "Usage: microvmm [options] [guest.bin]",
+    "       microvmm --kernel vmlinux|bzImage [--initrd FILE] [--cmdline TEXT] [options]",
     "",
-    "Runs a flat x86 guest binary under KVM. With no guest.bin, runs the built-in hello guest.",
+    "Runs a flat x86 guest binary under KVM (with no guest.bin, the built-in hello guest),",
+    "or boots Linux with the terminal as its serial console (Ctrl-A x quits).",
     "",
     "Options:",
   ];
@@ -64,7 +100,8 @@ export function usage(): string {
     "",
     "Guest ports: 0xf1 and 0xe9 print bytes, 0xf4 exits with the value written, COM1 at 0x3f8.",
     "Exit status: the guest's (port 0xf4), 0 on HLT, 1 guest crash, 2 bad usage or input,",
-    "3 KVM unavailable, 124 timeout. Environment: MICROVMM_KVM_DEVICE overrides /dev/kvm.",
+    "3 KVM unavailable, 124 timeout, 128+N killed by signal N. Linux: 0 after reboot or",
+    "poweroff. Environment: MICROVMM_KVM_DEVICE overrides /dev/kvm.",
   );
   return lines.join("\n");
 }
@@ -110,6 +147,7 @@ function parse(commandLine: string[]): CliConfig {
     throw new ConfigError((error as Error).message.split("\n")[0].replace(/\. To specify.*$/, ""));
   }
   const { values, positionals } = parsed;
+  const linux = parseLinux(values, positionals);
   if (positionals.length > 1) {
     throw new ConfigError(
       `expected at most one guest file, got ${positionals.length}: ${positionals.join(" ")}`,
@@ -119,7 +157,8 @@ function parse(commandLine: string[]): CliConfig {
   if (!(CPU_MODES as readonly string[]).includes(mode)) {
     throw new ConfigError(`--mode: unknown mode "${mode}" (use ${CPU_MODES.join(", ")})`);
   }
-  const memSize = values.mem === undefined ? DEFAULT_MEM_SIZE : parseSize(values.mem, "--mem");
+  const defaultMem = linux ? DEFAULT_LINUX_MEM_SIZE : DEFAULT_MEM_SIZE;
+  const memSize = values.mem === undefined ? defaultMem : parseSize(values.mem, "--mem");
   if (memSize < MIN_MEM_SIZE) {
     throw new ConfigError(`--mem: "${values.mem}" is too small (at least 64K)`);
   }
@@ -145,5 +184,44 @@ function parse(commandLine: string[]): CliConfig {
     trace: values.trace ?? false,
     help: values.help ?? false,
     version: values.version ?? false,
+    linux,
+  };
+}
+
+const FLAT_ONLY = ["mode", "load", "entry"] as const;
+const LINUX_ONLY = ["initrd", "cmdline", "boot", "cpuid-mask"] as const;
+
+/** The Linux part of the command line, or undefined without --kernel; checks conflicts. */
+function parseLinux(
+  values: Partial<Record<keyof typeof OPTIONS, string | boolean>>,
+  positionals: string[],
+): LinuxConfig | undefined {
+  if (values.kernel === undefined) {
+    const stray = LINUX_ONLY.find((name) => values[name] !== undefined);
+    if (stray) throw new ConfigError(`--${stray} needs --kernel`);
+    return undefined;
+  }
+  const conflict = FLAT_ONLY.find((name) => values[name] !== undefined);
+  if (conflict) {
+    throw new ConfigError(`--${conflict} is for flat guests and cannot be combined with --kernel`);
+  }
+  if (positionals.length > 0) {
+    throw new ConfigError(
+      `--kernel boots Linux: a guest file (${positionals[0]}) cannot be given too`,
+    );
+  }
+  const boot = (values.boot ?? "auto") as string;
+  if (!(BOOT_PROTOCOLS as readonly string[]).includes(boot)) {
+    throw new ConfigError(
+      `--boot: unknown boot protocol "${boot}" (use ${BOOT_PROTOCOLS.join(", ")})`,
+    );
+  }
+  if (values["cpuid-mask"] !== undefined) parseCpuidMask(values["cpuid-mask"] as string);
+  return {
+    kernelPath: values.kernel as string,
+    initrdPath: values.initrd as string | undefined,
+    cmdline: values.cmdline as string | undefined,
+    boot: boot as BootProtocol,
+    cpuidMask: values["cpuid-mask"] as string | undefined,
   };
 }

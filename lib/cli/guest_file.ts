@@ -8,33 +8,41 @@ import { ConfigError } from "../vmm/config_error.ts";
 
 /** Reads the guest image at `path`; throws a ConfigError for missing, empty or unreadable files. */
 export function readGuestFile(path: string, maxSize: number): Uint8Array {
+  return readImageFile(path, "guest file", maxSize);
+}
+
+/**
+ * Reads an image (`what`: "guest file", "kernel", "initrd") of at most `maxSize` bytes; throws a
+ * ConfigError naming it for missing, empty, oversized or unreadable files.
+ */
+export function readImageFile(path: string, what: string, maxSize: number): Uint8Array {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path);
   } catch (error) {
-    throw new ConfigError(`Cannot read guest file '${path}': ${reason(error)}`);
+    throw new ConfigError(`Cannot read ${what} '${path}': ${reason(error)}`);
   }
   if (info.isDirectory) {
-    throw new ConfigError(`Cannot read guest file '${path}': it is a directory`);
+    throw new ConfigError(`Cannot read ${what} '${path}': it is a directory`);
   }
   if (info.isFile && info.size === 0) {
-    throw new ConfigError(`Cannot load guest file '${path}': it is empty`);
+    throw new ConfigError(`Cannot load ${what} '${path}': it is empty`);
   }
   if (info.isFile && info.size > maxSize) {
     throw new ConfigError(
-      `Cannot load guest file '${path}': ${info.size} bytes do not fit in ${maxSize} bytes of RAM`,
+      `Cannot load ${what} '${path}': ${info.size} bytes do not fit in ${maxSize} bytes of RAM`,
     );
   }
   let bytes: Uint8Array;
   try {
     bytes = info.isFile ? Deno.readFileSync(path) : readAtMost(path, maxSize + 1);
   } catch (error) {
-    throw new ConfigError(`Cannot read guest file '${path}': ${reason(error)}`);
+    throw new ConfigError(`Cannot read ${what} '${path}': ${reason(error)}`);
   }
-  if (bytes.length === 0) throw new ConfigError(`Cannot load guest file '${path}': it is empty`);
+  if (bytes.length === 0) throw new ConfigError(`Cannot load ${what} '${path}': it is empty`);
   if (bytes.length > maxSize) {
     throw new ConfigError(
-      `Cannot load guest file '${path}': it holds more than the ${maxSize} bytes of RAM`,
+      `Cannot load ${what} '${path}': it holds more than the ${maxSize} bytes of RAM`,
     );
   }
   return bytes;

@@ -10,8 +10,11 @@ import { KvmError, KvmUnsupportedError } from "../kvm/error.ts";
 import { DEFAULT_KVM_PATH } from "../kvm/kvm.ts";
 import { ConfigError } from "../vmm/config_error.ts";
 import { EXIT_STATUS } from "../vmm/exit_status.ts";
-import { isCrash } from "../vmm/stop_reason.ts";
-import { parseCommandLine, usage, UsageError } from "./args.ts";
+import { isCrash, type StopReason } from "../vmm/stop_reason.ts";
+import { type CliConfig, parseCommandLine, usage, UsageError } from "./args.ts";
+import type { RunResult } from "../api/vm.ts";
+import { runLinux } from "./linux_cli.ts";
+import { STOP_SIGNALS, type StopSignal, watchStopSignals } from "./signals.ts";
 import { readGuestFile } from "./guest_file.ts";
 import { stdinSource } from "./stdin_source.ts";
 
@@ -49,11 +52,71 @@ export function buildKind(): string {
   return import.meta.url.includes("/deno-compile-") ? "standalone binary" : "deno run";
 }
 
+/** Maps a KvmError from creating a VM to its message and exit status, or undefined. */
+function kvmFailure(
+  error: unknown,
+  kvmPath: string,
+  memSize: number,
+): [string, number] | undefined {
+  if (!(error instanceof KvmError)) return undefined;
+  if (error.call.startsWith("open ")) {
+    return [kvmAdvice(error, kvmPath), EXIT_STATUS.KVM_UNAVAILABLE];
+  }
+  if (isGuestRamCall(error.call)) {
+    return [
+      `--mem: this host cannot map ${memSize} bytes of guest RAM (${error.message})`,
+      EXIT_STATUS.USAGE,
+    ];
+  }
+  if (error.errno === ENOTTY) {
+    return [
+      `Cannot use ${kvmPath}: it is not a KVM device (${error.call} failed: ENOTTY)`,
+      EXIT_STATUS.KVM_UNAVAILABLE,
+    ];
+  }
+  return [`KVM is not usable: ${error.message}`, EXIT_STATUS.KVM_UNAVAILABLE];
+}
+
+/** Prints how a run ended (crash report, timeout, trace) and returns its exit status. */
+function report(
+  result: RunResult,
+  config: CliConfig,
+  crashReport: (stop: StopReason) => string,
+  signal: StopSignal | undefined,
+): number {
+  if (signal !== undefined) {
+    printError(`stopped by ${signal}`);
+  } else if (isCrash(result.stop)) {
+    Deno.stderr.writeSync(encoder.encode(crashReport(result.stop) + "\n"));
+  } else if (result.stop.kind === "timeout") {
+    printError(`guest timed out after ${config.timeout} s`);
+  }
+  if (config.trace) {
+    Deno.stderr.writeSync(encoder.encode(`microvmm trace: ${result.exits.format()}\n`));
+  }
+  return signal !== undefined ? 128 + STOP_SIGNALS[signal] : result.status;
+}
+
+/** Runs `go` with the stop signals watched; a second Ctrl-C exits at once with 130. */
+async function withSignals(
+  abort: () => void,
+  go: () => Promise<RunResult> | RunResult,
+): Promise<{ result: RunResult; signal: StopSignal | undefined }> {
+  using signals = watchStopSignals(abort, () => {
+    printError("second SIGINT: quitting at once");
+    Deno.exit(128 + STOP_SIGNALS.SIGINT);
+  });
+  const result = await go();
+  return { result, signal: signals.received };
+}
+
 /** Runs the command line `args` and returns the process exit status. Prints; never throws. */
-export function runCli(args: string[]): number {
+export async function runCli(args: string[]): Promise<number> {
   const kvmPath = Deno.env.get("MICROVMM_KVM_DEVICE") || DEFAULT_KVM_PATH;
+  let memSize = 0;
   try {
     const config = parseCommandLine(args);
+    memSize = config.memSize;
     if (config.help) {
       console.log(usage());
       return EXIT_STATUS.OK;
@@ -62,47 +125,37 @@ export function runCli(args: string[]): number {
       console.log(`microvmm ${VERSION} (${buildKind()}, deno ${Deno.version.deno})`);
       return EXIT_STATUS.OK;
     }
+    if (config.linux) {
+      let signal: StopSignal | undefined;
+      const run = await runLinux(config, config.linux, kvmPath, async (vm, go) => {
+        const outcome = await withSignals(() => vm.abort(), go);
+        signal = outcome.signal;
+        return outcome.result;
+      });
+      using _vm = run.vm;
+      if (run.quit) {
+        printError("quit (Ctrl-A x)");
+        return EXIT_STATUS.OK;
+      }
+      return report(run.result, config, (stop) => run.vm.crashReport(stop), signal);
+    }
     const image = config.guestPath === undefined
       ? hello
       : readGuestFile(config.guestPath, config.memSize);
-    let vm: Vm;
-    try {
-      vm = new Vm({ memory: config.memSize, mode: config.mode, kvmPath, input: stdinSource() });
-    } catch (error) {
-      if (error instanceof KvmError && error.call.startsWith("open ")) {
-        printError(kvmAdvice(error, kvmPath));
-        return EXIT_STATUS.KVM_UNAVAILABLE;
-      }
-      if (error instanceof KvmError && isGuestRamCall(error.call)) {
-        printError(
-          `--mem: this host cannot map ${config.memSize} bytes of guest RAM (${error.message})`,
-        );
-        return EXIT_STATUS.USAGE;
-      }
-      if (error instanceof KvmError && error.errno === ENOTTY) {
-        printError(`Cannot use ${kvmPath}: it is not a KVM device (${error.call} failed: ENOTTY)`);
-        return EXIT_STATUS.KVM_UNAVAILABLE;
-      }
-      if (error instanceof KvmError) {
-        printError(`KVM is not usable: ${error.message}`);
-        return EXIT_STATUS.KVM_UNAVAILABLE;
-      }
-      throw error;
-    }
-    using _vm = vm;
+    using vm = new Vm({ memory: config.memSize, mode: config.mode, kvmPath, input: stdinSource() });
     vm.entry = config.entry;
     vm.load(image, config.load);
-    const result = vm.run({ timeout: config.timeout });
-    if (isCrash(result.stop)) {
-      Deno.stderr.writeSync(encoder.encode(vm.crashReport(result.stop) + "\n"));
-    } else if (result.stop.kind === "timeout") {
-      printError(`guest timed out after ${config.timeout} s`);
-    }
-    if (config.trace) {
-      Deno.stderr.writeSync(encoder.encode(`microvmm trace: ${result.exits.format()}\n`));
-    }
-    return result.status;
+    const { result, signal } = await withSignals(
+      () => vm.abort(),
+      () => vm.runAsync({ timeout: config.timeout }),
+    );
+    return report(result, config, (stop) => vm.crashReport(stop), signal);
   } catch (error) {
+    const failure = kvmFailure(error, kvmPath, memSize);
+    if (failure) {
+      printError(failure[0]);
+      return failure[1];
+    }
     if (error instanceof ConfigError) {
       printError(
         error instanceof UsageError ? `${error.message} (see microvmm --help)` : error.message,

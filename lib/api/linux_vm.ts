@@ -1,0 +1,321 @@
+/**
+ * LinuxVm: boots a Linux kernel (ELF vmlinux through PVH or the 64-bit entry, or a bzImage) with
+ * an initrd and a command line, on the in-kernel irqchip with the legacy devices Linux needs.
+ *
+ * @module
+ */
+
+import { KvmError, KvmUnsupportedError } from "../kvm/error.ts";
+import { type CAPS, MP_STATES } from "../kvm/abi.ts";
+import type { Regs, Sregs } from "../kvm/regs.ts";
+import { ConfigError } from "../vmm/config_error.ts";
+import { Machine } from "../vmm/machine.ts";
+import { pageAlign } from "../vmm/memory.ts";
+import { parseSize } from "../vmm/sizes.ts";
+import { statusOf } from "../vmm/exit_status.ts";
+import type { StopReason } from "../vmm/stop_reason.ts";
+import {
+  buildE820,
+  kernelLimits,
+  type LoadedKernel,
+  loadKernel,
+  MMIO_GAP_START,
+  MPTABLE_ADDRESS,
+  placeInitrd,
+  ramRegions,
+  writeBootParams,
+  writeCmdline,
+  writeMpTable,
+  writePvhStartInfo,
+} from "../arch/x86_64/boot/index.ts";
+import { type CpuidFeature, guestCpuid, parseCpuidMask } from "../arch/x86_64/cpuid.ts";
+import { CMOS_PORT, COM1_IRQ, I8042_PORTS, LINUX_LAYOUT, PORTS } from "../arch/x86_64/layout.ts";
+import { setupLinux64, setupPvh } from "../arch/x86_64/linux_cpu.ts";
+import {
+  bootMsrs,
+  FPU_CONTROL_WORD,
+  MXCSR_DEFAULT,
+  setLapicVirtualWire,
+} from "../arch/x86_64/msrs.ts";
+import { CmosRtc } from "../devices/cmos_rtc.ts";
+import { DebugConsole } from "../devices/debug_console.ts";
+import { ExitPort } from "../devices/exit_port.ts";
+import { I8042 } from "../devices/i8042.ts";
+import { PostPort } from "../devices/post_port.ts";
+import { Serial } from "../devices/serial.ts";
+import { crashReport } from "./crash_report.ts";
+import type { RunResult } from "./vm.ts";
+
+/** The command line when none is given: serial console, reboot through the i8042, no probing of absent hardware. */
+export const DEFAULT_LINUX_CMDLINE =
+  "console=ttyS0 reboot=k panic=1 pci=off i8042.noaux i8042.nomux i8042.nopnp 8250.nr_uarts=1";
+
+/** RFLAGS.IF: maskable interrupts enabled (SDM Vol. 1 §3.4.3). */
+const RFLAGS_IF = 1n << 9n;
+
+/** Default RAM of a Linux guest: 256 MiB. */
+export const DEFAULT_LINUX_MEM_SIZE = 256 * 2 ** 20;
+
+/** Which entry point to boot a kernel through. */
+export type BootProtocol = "auto" | "pvh" | "linux64";
+
+/** The boot protocols `--boot` accepts. */
+export const BOOT_PROTOCOLS: readonly BootProtocol[] = ["auto", "pvh", "linux64"];
+
+/** Options for {@link LinuxVm}. */
+export interface LinuxVmOptions {
+  /** The kernel: an ELF vmlinux or a bzImage. */
+  kernel: Uint8Array;
+  /** An initrd/initramfs image. */
+  initrd?: Uint8Array;
+  /** The kernel command line. Default {@link DEFAULT_LINUX_CMDLINE}. */
+  cmdline?: string;
+  /** Guest RAM: bytes or "256M". Default 256 MiB. */
+  memory?: number | string;
+  /** "auto" (PVH when a vmlinux has the PVH note, else the 64-bit entry), "pvh" or "linux64". */
+  boot?: BootProtocol;
+  /** CPUID features to hide from the guest: names ("xsave,avx") or parsed features. */
+  cpuidMask?: string | CpuidFeature[];
+  /** Where console output goes. Default stdout. */
+  output?: (bytes: Uint8Array) => void;
+  /** Non-blocking source of console input bytes. */
+  input?: () => number | null;
+  /** KVM device path. */
+  kvmPath?: string;
+}
+
+function wrap<T>(what: string, action: () => T): T {
+  try {
+    return action();
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof KvmError) throw error;
+    throw new ConfigError(`Cannot boot Linux: ${what}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * A VM booting Linux with one vCPU.
+ *
+ * @example Booting a kernel with an initramfs
+ * ```ts ignore
+ * import { LinuxVm } from "../../mod.ts";
+ * using vm = new LinuxVm({
+ *   kernel: Deno.readFileSync("vmlinux"),
+ *   initrd: Deno.readFileSync("rootfs.cpio.gz"),
+ *   cmdline: "console=ttyS0 reboot=k panic=1",
+ * });
+ * const result = await vm.run({ timeout: 60 });
+ * console.log(result.stop.kind); // "reset" after the guest's reboot/poweroff
+ * ```
+ */
+export class LinuxVm {
+  /** The boot protocol used. */
+  readonly protocol: "pvh" | "linux64";
+  /** The loaded kernel's facts. */
+  readonly kernel: LoadedKernel;
+  /** COM1, the console. */
+  readonly com1: Serial;
+  readonly #machine: Machine;
+  readonly #post = new PostPort();
+
+  /** Creates the VM, loads kernel, initrd and command line, and sets the vCPU at the entry. */
+  constructor(options: LinuxVmOptions) {
+    const memSize = pageAlign(
+      typeof options.memory === "string"
+        ? parseSize(options.memory, "memory")
+        : options.memory ?? DEFAULT_LINUX_MEM_SIZE,
+    );
+    if (memSize < 32 * 2 ** 20) {
+      throw new ConfigError(`Cannot boot Linux in ${memSize} bytes of RAM: give it at least 32M`);
+    }
+    const mask = typeof options.cpuidMask === "string"
+      ? parseCpuidMask(options.cpuidMask)
+      : options.cpuidMask ?? [];
+    const machine = new Machine({
+      memSize,
+      slots: ramRegions(memSize),
+      kvmPath: options.kvmPath,
+      output: options.output,
+      beforeVcpu: (vm, kvm) => {
+        const missing = LINUX_REQUIRED_CAPS.filter((cap) => kvm.checkExtension(cap) <= 0);
+        if (missing.length > 0) {
+          throw new KvmUnsupportedError(`Cannot boot Linux: this KVM lacks ${missing.join(", ")}`);
+        }
+        vm.setTssAddr(BigInt(LINUX_LAYOUT.TSS));
+        if (kvm.checkExtension("KVM_CAP_SET_IDENTITY_MAP_ADDR") > 0) {
+          vm.setIdentityMapAddr(BigInt(LINUX_LAYOUT.IDENTITY_MAP));
+        }
+        vm.createIrqchip();
+        vm.createPit2();
+      },
+    });
+    this.#machine = machine;
+    try {
+      const low = machine.memory.bytes.subarray(0, Math.min(memSize, MMIO_GAP_START));
+      this.kernel = wrap("kernel", () => loadKernel(low, options.kernel));
+      const protocol = this.#chooseProtocol(options.boot ?? "auto");
+      this.protocol = protocol;
+      const limits = kernelLimits(this.kernel);
+      const cmdline = options.cmdline ?? DEFAULT_LINUX_CMDLINE;
+      wrap(
+        "command line",
+        () =>
+          writeCmdline(
+            low,
+            LINUX_LAYOUT.CMDLINE,
+            cmdline,
+            Math.min(limits.cmdlineSize, LINUX_LAYOUT.CMDLINE_MAX - 1),
+          ),
+      );
+      let initrd: { address: number; size: number } | undefined;
+      if (options.initrd) {
+        const image = options.initrd;
+        const address = wrap("initrd", () =>
+          placeInitrd({
+            memSize: low.length,
+            initrdSize: image.length,
+            initrdAddrMax: limits.initrdAddrMax,
+            kernelEnd: this.kernel.loadEnd,
+          }));
+        low.set(image, address);
+        initrd = { address, size: image.length };
+      }
+      const e820 = buildE820(memSize);
+      writeMpTable(low, MPTABLE_ADDRESS, 1);
+      const view = machine.memory.view;
+      const vcpu = machine.vcpu;
+      const sregs: Sregs = vcpu.getSregs();
+      const regs: Regs = vcpu.getRegs();
+      if (protocol === "pvh") {
+        writePvhStartInfo(low, LINUX_LAYOUT.PVH_START_INFO, {
+          cmdlineAddress: LINUX_LAYOUT.CMDLINE,
+          initrd,
+          memmap: e820,
+        });
+        setupPvh(view, this.kernel.kind === "elf" ? this.kernel.pvhEntry! : 0, sregs, regs);
+      } else {
+        writeBootParams(low, LINUX_LAYOUT.ZERO_PAGE, {
+          setupHeader: this.kernel.kind === "bzimage" ? this.kernel.setupHeader : undefined,
+          cmdlineAddress: LINUX_LAYOUT.CMDLINE,
+          cmdlineSize: limits.cmdlineSize,
+          initrdAddress: initrd?.address,
+          initrdSize: initrd?.size,
+          e820,
+        });
+        setupLinux64(view, this.kernel.entry64, sregs, regs);
+      }
+      vcpu.setCpuid2(guestCpuid(machine.kvm.getSupportedCpuid(), vcpu.id, mask));
+      vcpu.setMsrs(bootMsrs());
+      vcpu.setFpu(FPU_CONTROL_WORD, MXCSR_DEFAULT);
+      vcpu.setSregs(sregs);
+      vcpu.setRegs(regs);
+      const lapic = vcpu.getLapic();
+      setLapicVirtualWire(lapic);
+      vcpu.setLapic(lapic);
+      this.com1 = this.#addDevices(memSize, options.input);
+    } catch (error) {
+      machine[Symbol.dispose]();
+      throw error;
+    }
+  }
+
+  #chooseProtocol(boot: BootProtocol): "pvh" | "linux64" {
+    const hasPvh = this.kernel.kind === "elf" && this.kernel.pvhEntry !== undefined;
+    if (boot === "pvh" && !hasPvh) {
+      throw new ConfigError(
+        `Cannot boot through PVH: the kernel ${
+          this.kernel.kind === "bzimage"
+            ? "is a bzImage"
+            : "has no PVH note (XEN_ELFNOTE_PHYS32_ENTRY)"
+        }; use --boot linux64`,
+      );
+    }
+    if (boot === "auto") return hasPvh ? "pvh" : "linux64";
+    return boot;
+  }
+
+  #addDevices(memSize: number, input: (() => number | null) | undefined): Serial {
+    const machine = this.#machine;
+    const { ports, console, control, vmFd } = machine;
+    const put = (byte: number) => console.put(byte);
+    const com1 = new Serial({
+      transmit: put,
+      receive: input,
+      setIrq: (level) => vmFd.irqLine(COM1_IRQ, level),
+    });
+    const i8042 = new I8042({
+      onReset: () => control.requestStop({ kind: "reset" }),
+      setIrq: (level) => vmFd.irqLine(1, level),
+    });
+    ports.insert(PORTS.COM1, 8, "COM1", com1);
+    ports.insert(PORTS.SEED_CONSOLE, 1, "seed console", new DebugConsole(put));
+    ports.insert(PORTS.DEBUGCON, 1, "debugcon", new DebugConsole(put, PORTS.DEBUGCON));
+    ports.insert(
+      PORTS.EXIT,
+      1,
+      "exit port",
+      new ExitPort((status) => control.requestStop({ kind: "exit-device", status })),
+    );
+    ports.insert(PORTS.POST, 1, "POST port", this.#post);
+    ports.insert(I8042_PORTS.DATA, 1, "i8042 data", i8042.dataPort);
+    ports.insert(I8042_PORTS.COMMAND, 1, "i8042 command", i8042.commandPort);
+    ports.insert(CMOS_PORT, 2, "CMOS RTC", new CmosRtc({ memSize, mmioHoleStart: MMIO_GAP_START }));
+    return com1;
+  }
+
+  /** Guest RAM. */
+  get memory(): Machine["memory"] {
+    return this.#machine.memory;
+  }
+
+  /**
+   * Runs the guest until it stops (reset, exit port, crash, timeout, abort), polling console
+   * input every 10 ms and returning to the event loop between slices (signals, timers).
+   */
+  async run(options: { timeout?: number } = {}): Promise<RunResult> {
+    const stop = await this.#machine.runAsync({
+      timeout: options.timeout,
+      tick: () => {
+        this.com1.pollInput();
+        if (this.#haltedForever()) this.#machine.control.requestStop({ kind: "hlt" });
+      },
+      tickMs: 10,
+    });
+    return { stop, status: statusOf(stop), exits: this.#machine.exits };
+  }
+
+  /**
+   * Whether the vCPU sits in HLT with interrupts disabled: nothing but an NMI can wake it. This
+   * is how Linux ends `halt` and `poweroff` on a machine without ACPI (machine_halt), so the VM
+   * stops there like a powered-off one (status 0) instead of hanging.
+   */
+  #haltedForever(): boolean {
+    const vcpu = this.#machine.vcpu;
+    return vcpu.getMpState() === MP_STATES.KVM_MP_STATE_HALTED &&
+      (vcpu.getRegs().rflags & RFLAGS_IF) === 0n;
+  }
+
+  /** Stops a run (from a handler, timer or signal listener). */
+  abort(): void {
+    this.#machine.abort();
+  }
+
+  /** The crash report for `stop`. */
+  crashReport(stop: StopReason): string {
+    const vcpu = this.#machine.vcpu;
+    return crashReport(stop, vcpu.getRegs(), vcpu.getSregs(), this.#post.lastCode);
+  }
+
+  /** Releases everything; safe to call twice. */
+  [Symbol.dispose](): void {
+    this.#machine[Symbol.dispose]();
+  }
+}
+
+/** The KVM capabilities a Linux boot needs. */
+export const LINUX_REQUIRED_CAPS: (keyof typeof CAPS)[] = [
+  "KVM_CAP_IRQCHIP",
+  "KVM_CAP_PIT2",
+  "KVM_CAP_SET_TSS_ADDR",
+  "KVM_CAP_EXT_CPUID",
+];

@@ -1,0 +1,66 @@
+/**
+ * `microvmm --kernel ...`: boot Linux with the terminal as its serial console.
+ *
+ * @module
+ */
+
+import { LinuxVm } from "../api/linux_vm.ts";
+import type { RunResult } from "../api/vm.ts";
+import type { CliConfig, LinuxConfig } from "./args.ts";
+import { enterRawMode, escapedSource, EscapeFilter } from "./console_input.ts";
+import { readImageFile } from "./guest_file.ts";
+import { stdinSource } from "./stdin_source.ts";
+
+/** The largest kernel file read (1 GiB). */
+const MAX_KERNEL_FILE = 2 ** 30;
+
+/** What a Linux run ended with, for the caller to report. */
+export interface LinuxRun {
+  vm: LinuxVm;
+  result: RunResult;
+  /** The user typed Ctrl-A x. */
+  quit: boolean;
+}
+
+/**
+ * Boots the kernel of `linux` and runs it until it stops; `run` wraps the run with the caller's
+ * signal handling. The terminal is in raw mode (if it is one) only while the guest runs. The
+ * caller disposes the returned VM (on failure it is disposed here).
+ */
+export async function runLinux(
+  config: CliConfig,
+  linux: LinuxConfig,
+  kvmPath: string,
+  run: (vm: LinuxVm, go: () => Promise<RunResult>) => Promise<RunResult>,
+): Promise<LinuxRun> {
+  // An ELF vmlinux holds sections that are never loaded: the loader, not the file size, checks RAM.
+  const kernel = readImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE);
+  const initrd = linux.initrdPath === undefined
+    ? undefined
+    : readImageFile(linux.initrdPath, "initrd", config.memSize);
+  let quit = false;
+  const filter = new EscapeFilter(() => {
+    quit = true;
+    guest.abort();
+  });
+  const guest: LinuxVm = new LinuxVm({
+    kernel,
+    initrd,
+    cmdline: linux.cmdline,
+    memory: config.memSize,
+    boot: linux.boot,
+    cpuidMask: linux.cpuidMask,
+    kvmPath,
+    input: escapedSource(stdinSource(), filter),
+  });
+  const restore = enterRawMode();
+  try {
+    const result = await run(guest, () => guest.run({ timeout: config.timeout }));
+    return { vm: guest, result, quit };
+  } catch (error) {
+    guest[Symbol.dispose]();
+    throw error;
+  } finally {
+    restore();
+  }
+}
