@@ -49,9 +49,10 @@ mount -t tmpfs -o mode=0755 run /root/run || fail "mount run in root"
 mkdir -p /root/run/nested && cp $N/cmd $N/env /root/run/nested/ || fail "copy command"
 stage mounted
 
-# The command runs with a clean environment from /nested/env (sourced) in the project directory.
+# The command runs with a clean environment from /nested/env (sourced) in the project directory,
+# stdin from /dev/null (the console is a terminal: a permission prompt would wait for ever).
 env -i /bin/busybox chroot /root /bin/sh -c \
-  '. /run/nested/env && cd "$NESTED_CWD" && exec /bin/sh /run/nested/cmd'
+  '. /run/nested/env && cd "$NESTED_CWD" && exec /bin/sh /run/nested/cmd </dev/null'
 status=$?
 stage done
 result $status

@@ -32,12 +32,13 @@ export const GUEST_CODE: Uint8Array = new Uint8Array([
   0xf4, // hlt
 ]);
 
-/** Reads a file as text, or "" if it does not exist. */
+/** Reads a file as text, or "" if it does not exist (other errors, e.g. no permission, throw). */
 function readOr(path: string): string {
   try {
     return Deno.readTextFileSync(path).trim();
-  } catch {
-    return "";
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return "";
+    throw new Error(`kvm-probe: cannot read ${path}: ${e instanceof Error ? e.message : e}`);
   }
 }
 
