@@ -209,7 +209,7 @@ export class Vm {
     const vcpu = this.#machine.vcpu;
     const sregs = vcpu.getSregs();
     const regs = vcpu.getRegs();
-    setupMode(this.mode, this.memory.view, this.memory.size, entry, sregs, regs);
+    setupMode(this.mode, this.memory.view, this.memory.size, entry, sregs, regs, this.#images[0]);
     vcpu.setSregs(sregs);
     vcpu.setRegs(regs);
     const loaded = vcpu.getSregs();

@@ -9,7 +9,13 @@ import assert from "node:assert/strict";
 import { KVM_REGS, KVM_SREGS } from "../../lib/kvm/abi.ts";
 import { decodeRegs, decodeSregs, type Regs, type Sregs } from "../../lib/kvm/regs.ts";
 import { flatSegment } from "../../lib/arch/x86_64/gdt.ts";
-import { checkFlatGuest, type CpuMode, setupMode, vmmArea } from "../../lib/arch/x86_64/modes.ts";
+import {
+  checkFlatGuest,
+  type CpuMode,
+  realModeSegment,
+  setupMode,
+  vmmArea,
+} from "../../lib/arch/x86_64/modes.ts";
 
 const MIB = 2 ** 20;
 const GIB = 2 ** 30;
@@ -150,4 +156,25 @@ Deno.test("checkFlatGuest() rejects guests that do not fit, saying why", async (
   for (const [what, check, message] of cases) {
     await t.step(what, () => assert.throws(check, { name: "ConfigError", message }));
   }
+});
+
+Deno.test("realModeSegment() keeps an image that crosses 64 KiB in one segment", async (t) => {
+  await t.step("the classic place: CS 0", () => {
+    assert.equal(realModeSegment(0x1000, { address: 0x1000, length: 25 }), 0);
+  });
+  await t.step("an image crossing 0xa0000 gets the paragraph it starts at", () => {
+    assert.equal(realModeSegment(0x9fff0, { address: 0x9fff0, length: 25 }), 0x9fff0);
+  });
+  await t.step("an image holding the entry but larger than 64 KiB is refused", () => {
+    assert.throws(
+      () => realModeSegment(0x30000, { address: 0x10000, length: 0x20100 }),
+      new RegExp(
+        "Cannot start guest in real mode: the image 0x10000-0x300ff and entry 0x30000 " +
+          "do not fit in one 64 KiB segment",
+      ),
+    );
+  });
+  await t.step("an image not holding the entry (data) does not move CS", () => {
+    assert.equal(realModeSegment(0x1000, { address: 0x1f0000, length: 16 }), 0);
+  });
 });

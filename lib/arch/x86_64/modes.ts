@@ -71,6 +71,7 @@ export function checkFlatGuest(
         `Cannot start guest: entry ${hex(entry)} is above 1 MiB, out of reach in real mode`,
       );
     }
+    realModeSegment(entry, { address: load, length });
     return;
   }
   const area = vmmArea(memSize);
@@ -96,9 +97,35 @@ export function checkFlatGuest(
 }
 
 /**
+ * The real-mode code segment base for a guest entered at `entry`: the 64 KiB-aligned segment
+ * holding the entry when the image holding the entry lies inside it too (so the classic hello
+ * world gets CS 0, IP 0x1000), else the paragraph where that image starts. Throws when that
+ * image does not fit in one 64 KiB segment.
+ */
+export function realModeSegment(
+  entry: number,
+  image?: { address: number; length: number },
+): number {
+  const aligned = entry & 0xf_0000;
+  // Only the image holding the entry is code that must be reachable (others may be data).
+  if (!image || entry < image.address || entry >= image.address + image.length) return aligned;
+  const end = image.address + image.length;
+  if (image.address >= aligned && end <= aligned + 0x1_0000) return aligned;
+  const base = image.address & ~0xf;
+  if (end - base > 0x1_0000) {
+    throw new ConfigError(
+      `Cannot start guest in real mode: the image 0x${image.address.toString(16)}-0x${
+        (end - 1).toString(16)
+      } and entry 0x${entry.toString(16)} do not fit in one 64 KiB segment`,
+    );
+  }
+  return base;
+}
+
+/**
  * Puts the CPU in `mode` to start at `entry`: writes the GDT and page tables into the VMM area of
  * `memory` and updates `sregs`/`regs` in place. Real mode matches the classic KVM hello world:
- * CS base 0 selector 0 (or the 64 KiB segment holding `entry`), IP = entry, RFLAGS 2.
+ * CS base 0 selector 0, IP = entry, RFLAGS 2 (see {@link realModeSegment} for other places).
  */
 export function setupMode(
   mode: CpuMode,
@@ -107,10 +134,11 @@ export function setupMode(
   entry: number,
   sregs: Sregs,
   regs: Regs,
+  image?: { address: number; length: number },
 ): void {
   regs.rflags = RFLAGS_RESERVED;
   if (mode === "real") {
-    const segmentBase = entry > 0xffff ? entry & 0xf_0000 : 0;
+    const segmentBase = realModeSegment(entry, image);
     sregs.cs.selector = segmentBase >> 4;
     sregs.cs.base = BigInt(segmentBase);
     regs.rip = BigInt(entry - segmentBase);
