@@ -190,9 +190,9 @@ export class Vm {
     );
   }
 
-  /** Stops the VM with `status` once the current exit is handled (for use in handlers). */
+  /** Stops the VM with `status & 0xff` (like the exit port) once the current exit is handled. */
   exit(status: number): void {
-    this.#machine.control.requestStop({ kind: "exit-device", status });
+    this.#machine.control.requestStop({ kind: "exit-device", status: status & 0xff });
   }
 
   /** Aborts a run: from a handler, or from a timer while {@link runAsync} is running. */

@@ -6,7 +6,7 @@
 
 import { type CapName, CAPS, KVM_API_VERSION, KVM_CPUID_ENTRY2 } from "./abi.ts";
 import { type CpuidEntry, decodeCpuid, encodeCpuid } from "./cpuid.ts";
-import { KvmError } from "./error.ts";
+import { KvmError, KvmUnsupportedError } from "./error.ts";
 import { check, OwnedFd } from "./_fd.ts";
 import { cString, libc, O_CLOEXEC, O_RDWR } from "./ffi.ts";
 import { VmFd } from "./vm_fd.ts";
@@ -44,7 +44,7 @@ export class Kvm {
     try {
       const version = kvm.getApiVersion();
       if (version !== KVM_API_VERSION) {
-        throw new Error(
+        throw new KvmUnsupportedError(
           `KVM_GET_API_VERSION: ${path} speaks API version ${version}, microvmm requires ${KVM_API_VERSION}`,
         );
       }

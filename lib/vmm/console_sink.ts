@@ -52,10 +52,13 @@ export class ConsoleSink {
 
 /**
  * A writer for {@link ConsoleSink} that writes everything to a Deno file (stdout by default),
- * handling partial writes. After the reader goes away (broken pipe), output is dropped.
+ * handling partial writes. When writing fails (the reader went away, the disk is full), the
+ * guest keeps running and its further output is dropped; any failure but a broken pipe is
+ * reported once through `warn` (default: one line on stderr).
  */
 export function fileWriter(
   file: { writeSync(p: Uint8Array): number } = Deno.stdout,
+  warn: (line: string) => void = (line) => console.error(line),
 ): (bytes: Uint8Array) => void {
   let broken = false;
   return (bytes) => {
@@ -63,8 +66,12 @@ export function fileWriter(
     try {
       for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
     } catch (error) {
-      if (error instanceof Deno.errors.BrokenPipe) broken = true;
-      else throw error;
+      broken = true;
+      if (!(error instanceof Deno.errors.BrokenPipe)) {
+        warn(
+          `microvmm: cannot write guest output (${(error as Error).message}); dropping the rest`,
+        );
+      }
     }
   };
 }

@@ -98,7 +98,7 @@ export class VcpuKicker {
     const view = new DataView(spec.buffer);
     const put = (secAt: number, nsecAt: number, ms: number) => {
       view.setBigInt64(secAt, BigInt(Math.floor(ms / 1000)), true);
-      view.setBigInt64(nsecAt, BigInt(Math.round((ms % 1000) * 1e6)), true);
+      view.setBigInt64(nsecAt, BigInt(Math.min(Math.floor((ms % 1000) * 1e6), 999_999_999)), true);
     };
     put(ITIMERSPEC.valueSec, ITIMERSPEC.valueNsec, valueMs);
     put(ITIMERSPEC.intervalSec, ITIMERSPEC.intervalNsec, intervalMs);
