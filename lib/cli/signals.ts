@@ -12,17 +12,18 @@ export const STOP_SIGNALS = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 } as const;
 export type StopSignal = keyof typeof STOP_SIGNALS;
 
 /**
- * Listens for the stop signals while a run is in progress: the first calls `stop`, a second
- * SIGINT calls `forceQuit`. The returned object says which signal came (if any) and removes the
- * listeners when disposed.
+ * Listens for the stop signals while a run is in progress: each calls `stop`, and the second
+ * SIGINT (whatever came between, e.g. a SIGTERM first) calls `forceQuit` before it. The returned
+ * object says which signal came first (if any) and removes the listeners when disposed.
  */
 export function watchStopSignals(stop: () => void, forceQuit: () => void): {
   readonly received: StopSignal | undefined;
 } & Disposable {
   let received: StopSignal | undefined;
+  let sigints = 0;
   const listeners = (Object.keys(STOP_SIGNALS) as StopSignal[]).map((signal) => {
     const listener = () => {
-      if (received === "SIGINT" && signal === "SIGINT") forceQuit();
+      if (signal === "SIGINT" && ++sigints > 1) forceQuit();
       received ??= signal;
       stop();
     };
