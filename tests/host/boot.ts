@@ -24,7 +24,9 @@ export interface BootOptions {
   timeoutSeconds: number;
   /** Drop `quiet` from the kernel command line. */
   verbose: boolean;
-  /** Copy console lines to this function as they arrive (undefined: don't stream). */
+  /** Copy the console's bytes here as they arrive, partial lines too (undefined: don't). */
+  echoConsole?: (bytes: Uint8Array) => void;
+  /** Copy QEMU's own messages (stderr) here, a line at a time (undefined: don't). */
   echo?: (line: string) => void;
 }
 
@@ -90,9 +92,13 @@ export async function boot(o: BootOptions, nonce: string): Promise<RunEnd & { st
         return;
       }
       watch.line(line);
-      o.echo?.(isErr ? `qemu: ${line}` : line);
+      if (isErr) o.echo?.(`qemu: ${line}`);
     };
-    for await (const chunk of stream) split.push(chunk).forEach(handle);
+    for await (const chunk of stream) {
+      // The console goes out as it comes, so a test that hangs shows its name ("name ...").
+      if (!isErr) o.echoConsole?.(chunk);
+      split.push(chunk).forEach(handle);
+    }
     split.flush().forEach(handle);
   };
 

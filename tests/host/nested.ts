@@ -149,6 +149,11 @@ async function warmCheckCache(): Promise<void> {
   }
 }
 
+/** Writes all of `bytes` to a stream synchronously (console output keeps its order). */
+function writeAll(out: { writeSync(p: Uint8Array): number }, bytes: Uint8Array): void {
+  for (let at = 0; at < bytes.length;) at += out.writeSync(bytes.subarray(at));
+}
+
 /** Removes per-run initrds that a killed run left behind (older than an hour). */
 async function removeStaleInitrds(): Promise<void> {
   for await (const e of Deno.readDir(CACHE)) {
@@ -192,6 +197,7 @@ export async function main(args: string[]): Promise<number> {
 
   try {
     const tBoot = performance.now();
+    let midLine = false;
     const end = await boot({
       qemu,
       kernel: kernel.vmlinux,
@@ -201,7 +207,11 @@ export async function main(args: string[]): Promise<number> {
       cpus: cli.cpus,
       timeoutSeconds: cli.timeoutSeconds,
       verbose: cli.verbose,
-      echo: cli.quiet ? undefined : (line) => console.log(line),
+      echoConsole: cli.quiet ? undefined : (bytes) => {
+        writeAll(Deno.stdout, bytes);
+        if (bytes.length > 0) midLine = bytes[bytes.length - 1] !== 0x0a;
+      },
+      echo: cli.quiet ? undefined : (line) => console.error(line),
     }, nonce);
     const v = verdict(end);
     const stages = end.watch.stages;
@@ -211,6 +221,7 @@ export async function main(args: string[]): Promise<number> {
     if (mounted !== undefined) parts.push(`boot ${secs(mounted - tBoot)}`);
     if (mounted !== undefined && done !== undefined) parts.push(`command ${secs(done - mounted)}`);
     parts.push(`total ${secs(performance.now() - t0)}`);
+    if (midLine) writeAll(Deno.stdout, new TextEncoder().encode("\n"));
     if (!v.ok && cli.quiet) {
       log("last console lines:");
       for (const l of end.watch.tail()) console.error(`  | ${l}`);
