@@ -21,7 +21,8 @@ Deno.test("make build produces a ./microvmm that runs the hello guest from any d
   const complained = new TextDecoder().decode(build.stderr);
   assert.equal(build.code, 0, `build failed:\n${said}${complained}`);
   const header = Deno.readFileSync(binary).subarray(0, 4);
-  const isElf = header[0] === 0x7f && header[1] === 0x45 && header[2] === 0x4c && header[3] === 0x46;
+  const isElf = header[0] === 0x7f && header[1] === 0x45 && header[2] === 0x4c &&
+    header[3] === 0x46;
 
   await t.step("the build says which kind it wrote, and it is that kind", () => {
     if (isElf) {
@@ -45,7 +46,10 @@ Deno.test("make build produces a ./microvmm that runs the hello guest from any d
   await t.step("--version names the kind of build", async () => {
     const run = await new Deno.Command(binary, { args: ["--version"], stdout: "piped" }).output();
     const kind = isElf ? "standalone binary" : "launcher";
-    assert.match(new TextDecoder().decode(run.stdout), new RegExp(`^microvmm \\S+ \\(${kind}, deno `));
+    assert.match(
+      new TextDecoder().decode(run.stdout),
+      new RegExp(`^microvmm \\S+ \\(${kind}, deno `),
+    );
   });
 
   await Deno.remove(out, { recursive: true });
