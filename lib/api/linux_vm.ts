@@ -204,7 +204,8 @@ export class LinuxVm {
         });
         setupLinux64(view, this.kernel.entry64, sregs, regs);
       }
-      vcpu.setCpuid2(guestCpuid(machine.kvm.getSupportedCpuid(), vcpu.id, mask));
+      const tscDeadline = machine.kvm.checkExtension("KVM_CAP_TSC_DEADLINE_TIMER") > 0;
+      vcpu.setCpuid2(guestCpuid(machine.kvm.getSupportedCpuid(), vcpu.id, mask, { tscDeadline }));
       vcpu.setMsrs(bootMsrs());
       vcpu.setFpu(FPU_CONTROL_WORD, MXCSR_DEFAULT);
       vcpu.setSregs(sregs);

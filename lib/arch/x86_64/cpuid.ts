@@ -64,6 +64,18 @@ const NESTED_VIRT: CpuidFeature[] = [
 ];
 /** Leaf 1 ECX bit 31: running under a hypervisor. */
 const HYPERVISOR_BIT = 31;
+/**
+ * Leaf 1 ECX bit 24: the LAPIC timer has TSC-deadline mode. KVM emulates it in its in-kernel
+ * LAPIC but leaves it out of KVM_GET_SUPPORTED_CPUID: the VMM sets it when
+ * KVM_CAP_TSC_DEADLINE_TIMER is there (as QEMU and Firecracker do).
+ */
+const TSC_DEADLINE_BIT = 24;
+
+/** What {@link guestCpuid} adds to KVM's supported leaves. */
+export interface GuestCpuidOptions {
+  /** Advertise the TSC-deadline timer (KVM_CAP_TSC_DEADLINE_TIMER and an in-kernel LAPIC). */
+  tscDeadline?: boolean;
+}
 
 /** Parses a `--cpuid-mask` list ("xsave,avx,cx16") into features; throws on unknown names. */
 export function parseCpuidMask(text: string): CpuidFeature[] {
@@ -91,12 +103,14 @@ function clear(entries: CpuidEntry[], feature: CpuidFeature): void {
 /**
  * Returns a copy of KVM's supported CPUID fixed for a one-vCPU guest with APIC id `apicId`:
  * leaf 1 EBX APIC id and logical count, hypervisor bit on, VMX/SVM off, x2APIC id in leaves
- * 0xB/0x1F, cache-topology sharing of one core in leaf 4, then each masked feature cleared.
+ * 0xB/0x1F, cache-topology sharing of one core in leaf 4, the TSC-deadline timer if
+ * `options.tscDeadline`, then each masked feature cleared.
  */
 export function guestCpuid(
   supported: CpuidEntry[],
   apicId: number,
   masked: CpuidFeature[],
+  options: GuestCpuidOptions = {},
 ): CpuidEntry[] {
   const entries = supported.map((entry) => ({ ...entry }));
   for (const entry of entries) {
@@ -105,6 +119,7 @@ export function guestCpuid(
         // EBX[31:24] initial APIC id, [23:16] logical processors per package, [15:8] CLFLUSH size.
         entry.ebx = ((apicId << 24) | (1 << 16) | (entry.ebx & 0xffff)) >>> 0;
         entry.ecx = (entry.ecx | (1 << HYPERVISOR_BIT)) >>> 0;
+        if (options.tscDeadline) entry.ecx = (entry.ecx | (1 << TSC_DEADLINE_BIT)) >>> 0;
         break;
       case 4:
         // EAX[31:26] cores per package - 1, [25:14] threads sharing this cache - 1: one each.
