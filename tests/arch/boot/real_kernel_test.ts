@@ -1,7 +1,7 @@
 /**
  * The loaders against Debian's real kernel: the bzImage (`vmlinuz`) and the ELF `vmlinux` inside
- * it, from the nested host's cache, /boot, or `apt-get download` (cached in .cache/boot/). If
- * none of them gives a kernel, the test fails and says why.
+ * it, from the nested host's cache, /boot, or `apt-get download` (cached in .cache/boot/, see
+ * `tests/host/vmlinuz.ts`). If none of them gives a kernel, the test fails and says why.
  * @module
  */
 
@@ -15,105 +15,15 @@ import {
   writeBootParams,
   XLF_KERNEL_64,
 } from "../../../lib/arch/x86_64/boot/index.ts";
-import { aptDownload, debField, exists, kernelPackageOf, runOk } from "../../host/debian.ts";
-import { extractVmlinux } from "../../host/kernel.ts";
+import { realVmlinux, realVmlinuz } from "../../host/vmlinuz.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
-const NESTED = `${ROOT}.cache/nested`;
-const CACHE = `${ROOT}.cache/boot`;
 const MiB = 2 ** 20;
 const hex = (n: number) => `0x${n.toString(16)}`;
 const log = (msg: string) => console.log(`  real kernel: ${msg}`);
 
-/** Paths of files named `vmlinuz-*` in `dir` and its subdirectories (to depth 3). */
-async function findVmlinuz(dir: string, depth = 3): Promise<string[]> {
-  const found: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      const path = `${dir}/${e.name}`;
-      if (e.isFile && e.name.startsWith("vmlinuz-")) found.push(path);
-      else if (e.isDirectory && depth > 0) found.push(...await findVmlinuz(path, depth - 1));
-    }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied)) throw e;
-  }
-  return found.sort();
-}
-
-/** The release of the nested host's cached vmlinux, so that the vmlinuz fetched matches it. */
-async function nestedRelease(): Promise<string | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(`${NESTED}/kernel/stamp.json`)).release;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Downloads Debian's kernel image package and keeps only its vmlinuz, in .cache/boot/. */
-async function downloadVmlinuz(): Promise<string> {
-  const work = await Deno.makeTempDir({ prefix: "microvmm-kernel-" });
-  try {
-    const release = await nestedRelease();
-    let deb: string;
-    try {
-      if (!release) throw new Error("no nested host kernel to match");
-      deb = await aptDownload(`linux-image-${release}`, work, log);
-    } catch {
-      const meta = await aptDownload("linux-image-amd64", work, log);
-      deb = await aptDownload(kernelPackageOf(await debField(meta, "Depends")), work, log);
-    }
-    log(`unpacking ./boot of ${deb.slice(work.length + 1)}`);
-    await runOk("sh", [
-      "-c",
-      'dpkg-deb --fsys-tarfile "$0" | tar -x -C "$1" ./boot',
-      deb,
-      work,
-    ]);
-    const [vmlinuz] = await findVmlinuz(`${work}/boot`, 0);
-    if (!vmlinuz) throw new Error(`${deb} has no boot/vmlinuz-*`);
-    await Deno.mkdir(CACHE, { recursive: true });
-    const cached = `${CACHE}/${vmlinuz.slice(vmlinuz.lastIndexOf("/") + 1)}`;
-    await Deno.copyFile(vmlinuz, cached);
-    return cached;
-  } finally {
-    await Deno.remove(work, { recursive: true });
-  }
-}
-
-/** A real vmlinuz: cached, in /boot, or downloaded; throws saying why if there is none. */
-async function realVmlinuz(): Promise<string> {
-  const local = [
-    ...await findVmlinuz(CACHE, 0),
-    ...await findVmlinuz(NESTED),
-    ...await findVmlinuz("/boot", 0),
-  ];
-  if (local.length > 0) return local[0];
-  try {
-    return await downloadVmlinuz();
-  } catch (e) {
-    throw new Error(
-      `real kernel: no vmlinuz-* in .cache/boot, .cache/nested or /boot, and downloading ` +
-        `Debian's linux-image-amd64 failed: ${e instanceof Error ? e.message : e}`,
-    );
-  }
-}
-
-/** A real ELF vmlinux: the nested host's, a cached one, or the one inside `vmlinuz`. */
-async function realVmlinux(vmlinuzPath: string): Promise<string> {
-  const nested = `${NESTED}/kernel/vmlinux`;
-  if (await exists(nested)) return nested;
-  const release = vmlinuzPath.slice(vmlinuzPath.lastIndexOf("/vmlinuz-") + 9);
-  const cached = `${CACHE}/vmlinux-${release}`;
-  if (await exists(cached)) return cached;
-  log(`extracting vmlinux from ${vmlinuzPath}`);
-  const vmlinux = await extractVmlinux(await Deno.readFile(vmlinuzPath));
-  await Deno.mkdir(CACHE, { recursive: true });
-  await Deno.writeFile(cached, vmlinux);
-  return cached;
-}
-
 Deno.test("real kernel: Debian's bzImage and vmlinux load", async (t) => {
-  const vmlinuzPath = await realVmlinuz();
+  const vmlinuzPath = await realVmlinuz(log);
   const vmlinuz = await Deno.readFile(vmlinuzPath);
 
   await t.step("the bzImage: protocol ≥ 2.06, XLF_KERNEL_64, entry at load + 0x200", () => {
@@ -161,7 +71,7 @@ Deno.test("real kernel: Debian's bzImage and vmlinux load", async (t) => {
   });
 
   await t.step("the vmlinux: ELF with the Xen PVH note", async () => {
-    const path = await realVmlinux(vmlinuzPath);
+    const path = await realVmlinux(vmlinuzPath, log);
     const vmlinux = await Deno.readFile(path);
     assert.equal(detectKernel(vmlinux), "elf");
     const k = loadKernel(new Uint8Array(256 * MiB), vmlinux);
