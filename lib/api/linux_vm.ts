@@ -44,7 +44,10 @@ import { I8042 } from "../devices/i8042.ts";
 import { PostPort } from "../devices/post_port.ts";
 import { Serial } from "../devices/serial.ts";
 import { crashReport } from "./crash_report.ts";
+import { type BootProtocol, DEFAULT_LINUX_MEM_SIZE } from "./linux_options.ts";
 import type { RunResult } from "./vm.ts";
+
+export { BOOT_PROTOCOLS, type BootProtocol, DEFAULT_LINUX_MEM_SIZE } from "./linux_options.ts";
 
 /** The command line when none is given: serial console, reboot through the i8042, no probing of absent hardware. */
 export const DEFAULT_LINUX_CMDLINE =
@@ -52,15 +55,6 @@ export const DEFAULT_LINUX_CMDLINE =
 
 /** RFLAGS.IF: maskable interrupts enabled (SDM Vol. 1 §3.4.3). */
 const RFLAGS_IF = 1n << 9n;
-
-/** Default RAM of a Linux guest: 256 MiB. */
-export const DEFAULT_LINUX_MEM_SIZE = 256 * 2 ** 20;
-
-/** Which entry point to boot a kernel through. */
-export type BootProtocol = "auto" | "pvh" | "linux64";
-
-/** The boot protocols `--boot` accepts. */
-export const BOOT_PROTOCOLS: readonly BootProtocol[] = ["auto", "pvh", "linux64"];
 
 /** Options for {@link LinuxVm}. */
 export interface LinuxVmOptions {
