@@ -8,10 +8,12 @@ deno=${1:?usage: scripts/build.sh DENO [OUT]}
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${2:-$root/microvmm}
 permissions=(--allow-ffi --allow-read --allow-env)
+# Imported with a computed specifier (lib/cli/run_cli.ts says why), so not found by itself.
+include=(--include "$root/lib/cli/linux_cli.ts")
 log=$(mktemp)
 trap 'rm -f "$log" "$out.tmp"' EXIT
 
-if "$deno" compile --quiet "${permissions[@]}" --output "$out.tmp" "$root/main.ts" >"$log" 2>&1; then
+if "$deno" compile --quiet "${permissions[@]}" "${include[@]}" --output "$out.tmp" "$root/main.ts" >"$log" 2>&1; then
   mv -f "$out.tmp" "$out"
   echo "built $out: standalone executable (deno compile), hello guest embedded"
   exit 0
