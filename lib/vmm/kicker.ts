@@ -56,7 +56,7 @@ export class VcpuKicker {
 
   /** Binds the kicker to the calling thread and installs the signal handler. */
   constructor() {
-    this.#pid = libc().getpid();
+    this.#pid = Deno.pid;
     this.#tid = libc().gettid();
     installKickHandler();
   }

@@ -161,7 +161,6 @@ export class Machine {
     if (this.#running) throw new Error("Cannot run: the VM is already running");
     this.control.stopRequest = null;
     this.control.aborted = false;
-    this.#kicker ??= new VcpuKicker();
     this.#running = true;
     return timeout === undefined ? Infinity : performance.now() + timeout * 1000;
   }
@@ -169,6 +168,10 @@ export class Machine {
   /** One run of the loop until `deadline` (reported as "timeout") or a stop. */
   #slice(deadline: number): StopReason {
     this.control.deadline = deadline;
+    // Only a finite deadline needs the kicker (a timer, a signal handler, libc symbols): without
+    // a timeout or ticks nothing interrupts the run, and abort() can only come from a handler on
+    // this thread, which the immediate-exit flag covers.
+    if (deadline !== Infinity) this.#kicker ??= new VcpuKicker();
     try {
       return runLoop(this.vcpu, this.#dispatcher, this.exits, this.control, this.#kicker);
     } finally {
