@@ -87,6 +87,20 @@ export class VcpuFd {
     this.runView.setUint8(KVM_RUN.immediate_exit, on ? 1 : 0);
   }
 
+  /**
+   * Finishes an I/O exit without running the guest: KVM completes a port or MMIO access (moves
+   * RIP past an OUT, puts an IN's data in RAX) only on the next KVM_RUN, so this runs KVM_RUN
+   * once with `immediate_exit` set, as the KVM API advises before reading or saving state.
+   */
+  completePendingIo(): void {
+    this.setImmediateExit(true);
+    try {
+      this.run();
+    } finally {
+      this.setImmediateExit(false);
+    }
+  }
+
   /** KVM_GET_REGS. */
   getRegs(): Regs {
     this.#fd.ioctlBuffer("KVM_GET_REGS", this.#regsBuffer);

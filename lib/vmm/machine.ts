@@ -15,7 +15,7 @@ import { ExitStats } from "./exit_stats.ts";
 import { VcpuKicker } from "./kicker.ts";
 import { GuestMemory } from "./memory.ts";
 import { RunControl, runLoop } from "./run_loop.ts";
-import type { StopReason } from "./stop_reason.ts";
+import { isCrash, type StopReason } from "./stop_reason.ts";
 
 /** A guest-physical RAM slot backed by part of the one host mapping. */
 export interface RamSlot {
@@ -165,7 +165,11 @@ export class Machine {
     return timeout === undefined ? Infinity : performance.now() + timeout * 1000;
   }
 
-  /** One run of the loop until `deadline` (reported as "timeout") or a stop. */
+  /**
+   * One run of the loop until `deadline` (reported as "timeout") or a stop. When the VM stops
+   * after an exit that KVM completes on re-entry (an I/O access), the access is completed, so
+   * registers read afterwards show the guest after that instruction (on every kind of KVM).
+   */
   #slice(deadline: number): StopReason {
     this.control.deadline = deadline;
     // Only a finite deadline needs the kicker (a timer, a signal handler, libc symbols): without
@@ -173,7 +177,9 @@ export class Machine {
     // this thread, which the immediate-exit flag covers.
     if (deadline !== Infinity) this.#kicker ??= new VcpuKicker();
     try {
-      return runLoop(this.vcpu, this.#dispatcher, this.exits, this.control, this.#kicker);
+      const stop = runLoop(this.vcpu, this.#dispatcher, this.exits, this.control, this.#kicker);
+      if (!isCrash(stop)) this.vcpu.completePendingIo();
+      return stop;
     } finally {
       this.console.flush();
     }
