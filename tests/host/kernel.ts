@@ -45,14 +45,19 @@ export async function extractVmlinux(vmlinuz: Uint8Array): Promise<Uint8Array> {
   return out;
 }
 
-/** Decompresses a `.ko.xz` module with xz (and returns other modules unchanged). */
+/** Reads a module file, decompressing `.ko.xz`, `.ko.zst` and `.ko.gz` with their tools. */
 export async function readModule(path: string): Promise<Uint8Array> {
+  const unpack: Record<string, string | undefined> = {
+    ".ko": undefined,
+    ".xz": "xz",
+    ".zst": "zstd",
+    ".gz": "gzip",
+  };
+  const ext = path.match(/\.ko(\.xz|\.zst|\.gz)?$/);
+  if (!ext) throw new Error(`kernel: unknown module file type: ${path}`);
   const bytes = await Deno.readFile(path);
-  if (path.endsWith(".ko")) return bytes;
-  if (path.endsWith(".ko.xz")) return await pipeThrough("xz", ["-dc"], bytes);
-  if (path.endsWith(".ko.zst")) return await pipeThrough("zstd", ["-dc"], bytes);
-  if (path.endsWith(".ko.gz")) return await pipeThrough("gzip", ["-dc"], bytes);
-  throw new Error(`kernel: unknown module file type: ${path}`);
+  const tool = unpack[ext[1] ?? ".ko"];
+  return tool === undefined ? bytes : await pipeThrough(tool, ["-dc"], bytes);
 }
 
 /** Runs `cmd args` with `input` on stdin and returns its stdout; throws on a non-zero exit. */

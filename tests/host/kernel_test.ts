@@ -12,6 +12,7 @@ import {
   moduleName,
   parseDepends,
   pipeThrough,
+  readModule,
 } from "./kernel.ts";
 
 function assertEquals<T>(actual: T, expected: T, what: string): void {
@@ -115,4 +116,24 @@ Deno.test("kernel: loadOrder puts dependencies first and keeps the roots' order"
   assertEquals(loadOrder(["kvm_amd"], depsOf), ["irqbypass", "kvm", "ccp", "kvm_amd"], "deps");
   assertThrows(() => loadOrder(["nope"], depsOf), "unknown module nope");
   assertThrows(() => loadOrder(["a"], (n) => (n === "a" ? ["b"] : ["a"])), "cycle: a -> b -> a");
+});
+
+Deno.test({
+  name: "kernel: readModule unpacks .ko.xz and passes .ko through",
+  ignore: !hasXz,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const ko = new TextEncoder().encode("\x7fELF\0depends=kvm\0");
+      await Deno.writeFile(`${dir}/a.ko`, ko);
+      await Deno.writeFile(`${dir}/b.ko.xz`, await pipeThrough("xz", ["-c"], ko));
+      assertEquals(Array.from(await readModule(`${dir}/a.ko`)), Array.from(ko), "plain");
+      assertEquals(Array.from(await readModule(`${dir}/b.ko.xz`)), Array.from(ko), "xz");
+      let error = "";
+      await readModule(`${dir}/c.bin`).catch((e) => error = String(e));
+      assertEquals(error.includes("unknown module file type"), true, "other files are refused");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

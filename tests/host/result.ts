@@ -78,8 +78,16 @@ export class ConsoleWatch {
   readonly stages: Map<string, number> = new Map();
   #tail: string[] = [];
 
-  /** @param nonce the token the result line must carry; @param keep lines kept for `tail()`. */
-  constructor(readonly nonce: string, readonly keep = 40) {}
+  /** The token the result line must carry. */
+  readonly nonce: string;
+  /** How many lines `tail()` keeps. */
+  readonly keep: number;
+
+  /** Watches for the result line carrying `nonce`, keeping the last `keep` lines. */
+  constructor(nonce: string, keep = 40) {
+    this.nonce = nonce;
+    this.keep = keep;
+  }
 
   /** Records one console line. */
   line(line: string, now: number = performance.now()): void {
