@@ -24,7 +24,9 @@ echo "echo: $line"
 /** Returns a gzip'd newc cpio with `busybox` (a static binary) and the init script. */
 export function buildTestInitramfs(busybox: Uint8Array, init: string = INIT_SCRIPT): Uint8Array {
   const cpio = new CpioWriter();
-  for (const dir of ["bin", "dev", "proc", "sys", "tmp"]) cpio.dir(dir, dir === "tmp" ? 0o1777 : 0o755);
+  for (const dir of ["bin", "dev", "proc", "sys", "tmp"]) {
+    cpio.dir(dir, dir === "tmp" ? 0o1777 : 0o755);
+  }
   cpio.chardev("dev/console", 5, 1);
   cpio.file("bin/busybox", busybox, 0o755);
   cpio.symlink("bin/sh", "busybox");
