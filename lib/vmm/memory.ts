@@ -18,6 +18,41 @@ import { KvmError } from "../kvm/error.ts";
 
 const PAGE_SIZE = 4096;
 const MAP_FAILED = 0xffff_ffff_ffff_ffffn;
+/**
+ * RAM of 2 MiB or more starts on a 2 MiB host boundary, as QEMU aligns its RAM: KVM maps guest
+ * memory with 2 MiB pages (EPT/NPT, over a transparent huge page) only where the host address and
+ * the guest-physical address agree modulo 2 MiB. A plain mmap is only page aligned.
+ */
+export const HUGE_PAGE_SIZE = 2 * 1024 * 1024;
+
+/** Maps `size` bytes of zeroed RAM, on a 2 MiB boundary when `size` is at least 2 MiB. */
+function mapRam(size: number): Deno.PointerValue {
+  const slack = size >= HUGE_PAGE_SIZE ? HUGE_PAGE_SIZE : 0;
+  const pointer = libc().mmap(
+    null,
+    BigInt(size + slack),
+    PROT_READ | PROT_WRITE,
+    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+    -1,
+    0n,
+  );
+  if (Deno.UnsafePointer.value(pointer) === MAP_FAILED) {
+    throw new KvmError(`mmap of ${size} bytes of guest memory`, errno());
+  }
+  if (slack === 0) return pointer;
+  // Keep the aligned `size` bytes; give back the slack before and after them.
+  const start = BigInt(Deno.UnsafePointer.value(pointer));
+  const huge = BigInt(HUGE_PAGE_SIZE);
+  const aligned = (start + huge - 1n) & ~(huge - 1n);
+  const head = aligned - start;
+  const tail = huge - head;
+  if (head > 0n) check("munmap of guest memory slack", libc().munmap(pointer, head));
+  if (tail > 0n) {
+    const end = Deno.UnsafePointer.create(aligned + BigInt(size));
+    check("munmap of guest memory slack", libc().munmap(end, tail));
+  }
+  return Deno.UnsafePointer.create(aligned);
+}
 
 /**
  * Guest RAM: `size` bytes mapped at guest-physical 0.
@@ -45,17 +80,7 @@ export class GuestMemory {
       );
     }
     this.size = size;
-    const pointer = libc().mmap(
-      null,
-      BigInt(size),
-      PROT_READ | PROT_WRITE,
-      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-      -1,
-      0n,
-    );
-    if (Deno.UnsafePointer.value(pointer) === MAP_FAILED) {
-      throw new KvmError(`mmap of ${size} bytes of guest memory`, errno());
-    }
+    const pointer = mapRam(size);
     this.#pointer = pointer;
     const buffer = Deno.UnsafePointerView.getArrayBuffer(pointer!, size);
     this.#bytes = new Uint8Array(buffer);

@@ -1,6 +1,6 @@
 /**
- * Tests of GuestMemory: size validation, zeroed mapping, bounds-checked write/read, zero-copy
- * views, dispose twice, use after dispose, and `pageAlign`.
+ * Tests of GuestMemory: size validation, zeroed mapping, 2 MiB host alignment, bounds-checked
+ * write/read, zero-copy views, dispose twice, use after dispose, and `pageAlign`.
  *
  * @module
  */
@@ -61,6 +61,15 @@ Deno.test("GuestMemory bounds-checks every access with a RangeError", async (t) 
     });
   }
   assert.ok(memory.bytes.every((b) => b === 0), "no failed write touched RAM");
+});
+
+Deno.test("GuestMemory of 2 MiB or more starts on a 2 MiB host boundary (KVM huge pages)", () => {
+  for (const size of [2 * 1024 * KIB, 6 * 1024 * KIB + 4 * KIB]) {
+    using memory = new GuestMemory(size);
+    assert.equal(memory.hostAddress % (2n * 1024n * 1024n), 0n, `${size} bytes`);
+    memory.bytes[size - 1] = 1;
+    assert.equal(memory.read(size - 1, 1)[0], 1, "the last byte is mapped");
+  }
 });
 
 Deno.test("GuestMemory can be disposed twice and throws when used afterwards", () => {
