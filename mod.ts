@@ -24,6 +24,13 @@ export {
   Vm,
   type VmOptions,
 } from "./lib/api/vm.ts";
+export {
+  BOOT_PROTOCOLS,
+  type BootProtocol,
+  DEFAULT_LINUX_CMDLINE,
+  LinuxVm,
+  type LinuxVmOptions,
+} from "./lib/api/linux_vm.ts";
 export { CPU_MODES, type CpuMode } from "./lib/arch/x86_64/modes.ts";
 export { DEFAULT_LOAD_ADDRESS, DEFAULT_MEM_SIZE, PORTS } from "./lib/arch/x86_64/layout.ts";
 export { describeStop, isCrash, type StopReason } from "./lib/vmm/stop_reason.ts";
