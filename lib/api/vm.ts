@@ -212,8 +212,9 @@ export class Vm {
     setupMode(this.mode, this.memory.view, this.memory.size, entry, sregs, regs, this.#images[0]);
     vcpu.setSregs(sregs);
     vcpu.setRegs(regs);
-    const loaded = vcpu.getSregs();
-    if ((loaded.cr0 & CR0_PG) !== (sregs.cr0 & CR0_PG)) {
+    // kvm-pvm keeps CR0.PG only in long mode: only 32-bit paging needs the read-back (one ioctl
+    // less on every other start).
+    if (this.mode === "paged" && (vcpu.getSregs().cr0 & CR0_PG) === 0n) {
       throw new KvmUnsupportedError(
         `Cannot start guest in ${this.mode} mode: this KVM dropped CR0.PG (kvm-pvm supports paging only in long mode)`,
       );

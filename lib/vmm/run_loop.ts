@@ -19,6 +19,8 @@ export class RunControl {
   aborted = false;
   /** `performance.now()` after which the run times out (Infinity: never). */
   deadline = Infinity;
+  /** The reason of the last exit the loop saw (-1 before the first). */
+  lastExitReason = -1;
 
   /** Asks the loop to stop with `reason` once the current exit is handled. */
   requestStop(reason: StopReason): void {
@@ -49,6 +51,7 @@ export function runLoop(
       if (control.stopRequest) return control.stopRequest;
       if (control.aborted) return { kind: "aborted" };
       const reason = vcpu.run();
+      control.lastExitReason = reason;
       stats.countExit(reason);
       if (reason === EXIT_REASONS.KVM_EXIT_INTR) {
         vcpu.setImmediateExit(false);
