@@ -23,7 +23,7 @@ import {
   setupMode,
 } from "../arch/x86_64/modes.ts";
 import { DEFAULT_LOAD_ADDRESS, DEFAULT_MEM_SIZE, MIN_MEM_SIZE } from "../arch/x86_64/layout.ts";
-import type { BusDevice } from "../devices/device.ts";
+import { type BusDevice, dataToNumber, numberToData } from "../devices/device.ts";
 import { addStandardDevices, type StandardDevices } from "./standard_devices.ts";
 import { crashReport } from "./crash_report.ts";
 
@@ -68,16 +68,11 @@ export interface IoHandler {
 function handlerDevice(handler: IoHandler): BusDevice {
   return {
     read(offset, data) {
-      let value = handler.read ? handler.read(offset, data.length) : -1;
-      for (let i = 0; i < data.length; i++) {
-        data[i] = value & 0xff;
-        value = Math.floor(value / 256);
-      }
+      // No read callback: all ones, like an unclaimed port (-1 fills every byte with 0xff).
+      numberToData(handler.read ? handler.read(offset, data.length) : -1, data);
     },
     write(offset, data) {
-      let value = 0;
-      for (let i = data.length - 1; i >= 0; i--) value = value * 256 + data[i];
-      handler.write?.(offset, value, data.length);
+      handler.write?.(offset, dataToNumber(data), data.length);
     },
   };
 }
