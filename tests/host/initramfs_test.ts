@@ -71,7 +71,7 @@ Deno.test("initramfs: the per-run archive holds the command, environment and non
 
 Deno.test("nested: the command line parser", () => {
   const t = parseCli(["test"]);
-  assertEquals([t.action, t.timeoutSeconds, t.memMiB, t.cpus], ["test", 1800, 2048, 2], "defaults");
+  assertEquals([t.action, t.timeoutSeconds, t.memMiB, t.cpus], ["test", 1800, 2048, 1], "defaults");
   const r = parseCli(["run", "--timeout=30", "--mem=4096", "--quiet", "--", "ls", "--timeout=1"]);
   assertEquals([r.command, r.timeoutSeconds, r.memMiB, r.quiet], [
     ["ls", "--timeout=1"],

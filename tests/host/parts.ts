@@ -62,7 +62,7 @@ async function readJson<T>(path: string): Promise<T | undefined> {
 
 /**
  * Returns the cached kernel under `cache/kernel/`, or downloads `linux-image-amd64` and the
- * versioned image package it depends on, extracts vmlinux and the modules, and caches them.
+ * versioned image package it depends on, keeps its vmlinuz, extracts vmlinux and the modules, and caches them.
  * `refresh` ignores the cache and asks apt for the current version.
  */
 export async function kernelParts(
@@ -82,7 +82,7 @@ export async function kernelParts(
   });
   if (
     !refresh && stamp && stamp.roots.join(",") === ROOT_MODULES.join(",") &&
-    await exists(`${dir}/vmlinux`)
+    await exists(`${dir}/vmlinux`) && await exists(`${dir}/vmlinuz-${stamp.release}`)
   ) {
     return { ...parts(stamp), cached: true };
   }
@@ -122,6 +122,8 @@ export async function kernelParts(
     await Deno.remove(dir, { recursive: true }).catch(() => {});
     await Deno.mkdir(`${dir}/modules`, { recursive: true });
     await Deno.writeFile(`${dir}/vmlinux`, vmlinux);
+    // The bzImage too: the Linux boot tests boot it inside the host, where writes don't last.
+    await Deno.writeFile(`${dir}/vmlinuz-${release}`, vmlinuz);
     for (const m of modules) await Deno.writeFile(`${dir}/modules/${m}.ko`, bytes.get(m)!);
     const s: KernelStamp = { release, version, roots: [...ROOT_MODULES], modules };
     await Deno.writeTextFile(stampPath, JSON.stringify(s, null, 2) + "\n");
