@@ -15,7 +15,23 @@ function segment(s: Segment): string {
   } type=${s.type} l=${s.l} db=${s.db}`;
 }
 
-/** Formats the crash report: the stop line, then RIP/RSP/RFLAGS, control registers, EFER, CS. */
+/** The note added when the registers after a triple fault are the vCPU's reset state. */
+export const RESET_AFTER_SHUTDOWN_NOTE =
+  "  (KVM reset the vCPU on the triple fault, as it does on AMD: these are its reset registers, " +
+  "not where it faulted)";
+
+/**
+ * True if the registers are x86's reset state (CS:IP = f000:fff0, CS base ffff0000). KVM on AMD
+ * (SVM) reinitialises the vCPU when the guest triple-faults, so the faulting registers are gone.
+ */
+export function isResetState(regs: Regs, sregs: Sregs): boolean {
+  return regs.rip === 0xfff0n && sregs.cs.selector === 0xf000 && sregs.cs.base === 0xffff0000n;
+}
+
+/**
+ * Formats the crash report: the stop line, then RIP/RSP/RFLAGS, control registers, EFER, CS, the
+ * last POST code if any, and a note when a triple fault left only the vCPU's reset state.
+ */
 export function crashReport(stop: StopReason, regs: Regs, sregs: Sregs, postCode?: number): string {
   const lines = [
     `microvmm: ${describeStop(stop)}`,
@@ -30,5 +46,6 @@ export function crashReport(stop: StopReason, regs: Regs, sregs: Sregs, postCode
     } limit=${hex(sregs.idt.limit, 4)}`,
   ];
   if (postCode !== undefined) lines.push(`  last POST code: ${hex(postCode, 2)}`);
+  if (stop.kind === "shutdown" && isResetState(regs, sregs)) lines.push(RESET_AFTER_SHUTDOWN_NOTE);
   return lines.join("\n");
 }

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { assertRun, type CliRun, runCases } from "./_run.ts";
+import { assertRun, type CliRun, runCases, withoutSliceKicks } from "./_run.ts";
 
 /** Asserts the run timed out after `seconds` with `stdout` printed. */
 function assertTimedOut(run: CliRun, seconds: number, stdout: string): void {
@@ -87,7 +87,7 @@ Deno.test("microvmm handles string port I/O (REP OUTSB / REP INSB)", async (t) =
         // 4-byte REP INSB from 0xe9 is one exit (KVM reads the whole count ahead) of 4 reads.
         // 25 + 1 I/O exits, plus the HLT.
         assert.equal(
-          run.stderr,
+          withoutSliceKicks(run.stderr),
           trace(
             "exits: 27",
             "KVM_EXIT_IO: 26",
@@ -106,7 +106,7 @@ Deno.test("microvmm handles string port I/O (REP OUTSB / REP INSB)", async (t) =
       check: (run) => {
         assert.equal(run.stdout, "Hello\n");
         assert.equal(
-          run.stderr,
+          withoutSliceKicks(run.stderr),
           trace(
             "exits: 7",
             "KVM_EXIT_IO: 6",
@@ -149,7 +149,7 @@ Deno.test("microvmm answers unclaimed MMIO with all ones", async (t) => {
         assert.deepEqual([...run.stdoutBytes], [0xff, 0xff, 0xff, 0xff]);
         assert.equal(run.code, 0);
         assert.equal(
-          run.stderr,
+          withoutSliceKicks(run.stderr),
           trace(
             "exits: 8",
             "KVM_EXIT_IO: 4",

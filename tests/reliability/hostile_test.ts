@@ -7,7 +7,14 @@
 
 import assert from "node:assert/strict";
 import { describeStop, Vm } from "../../mod.ts";
-import { assertRun, type CliRun, isPvmHost, runCases } from "../cli/_run.ts";
+import {
+  assertResetRegisters,
+  assertRun,
+  type CliRun,
+  isPvmHost,
+  runCases,
+  shutdownResetsVcpu,
+} from "../cli/_run.ts";
 import { GUESTS, patchedGuest, TempFile } from "./_proc.ts";
 
 const guest = (name: string) => Deno.readFileSync(`${GUESTS}/${name}.bin`);
@@ -35,15 +42,19 @@ Deno.test("unbacked MMIO of every size: counted as unclaimed, stores dropped, lo
   assert.deepEqual([...result.exits.mmioReads], addresses.map((a) => [a, 4]));
 });
 
-/** Asserts a triple-fault crash report after `stdout`, with RIP at one of `rips`. */
+/**
+ * Asserts a triple-fault crash report after `stdout`, with RIP at one of `rips` (or the reset
+ * registers and their note where KVM resets the vCPU on a triple fault: AMD).
+ */
 function assertTripleFault(run: CliRun, stdout: string, rips: number[]): void {
   assert.equal(run.stdout, stdout);
   assert.equal(run.code, 1, run.stderr);
   const lines = run.stderr.trimEnd().split("\n");
   assert.equal(lines[0], TRIPLE_FAULT);
+  assert.doesNotMatch(run.stderr, /^ {4}at /m, "no stack trace");
+  if (shutdownResetsVcpu()) return assertResetRegisters(lines, lines.length - 1);
   const rip = /^ {2}RIP=0x([0-9a-f]{16}) /.exec(lines[1])?.[1];
   assert.ok(rip && rips.includes(parseInt(rip, 16)), `RIP in ${lines[1]}`);
-  assert.doesNotMatch(run.stderr, /^ {4}at /m, "no stack trace");
 }
 
 Deno.test("hostile guests on the command line end the way they earned", async (t) => {
@@ -82,7 +93,10 @@ Deno.test("REP INSB of 0x7fffffff bytes from an unclaimed port: every byte count
   const result = vm.run({ timeout: 10 });
   const regs = vm.getRegs();
   const read = result.exits.portReads.get(0x5ca1) ?? 0;
-  const done = 0x7fffffff - Number(regs.rcx);
+  // Where KVM resets the vCPU on a triple fault (AMD), RCX and RDI no longer say how far it got:
+  // the VMM's own count of the reads does.
+  const reset = result.stop.kind === "shutdown" && shutdownResetsVcpu();
+  const done = reset ? read : 0x7fffffff - Number(regs.rcx);
   console.log(
     `huge REP INSB: ${describeStop(result.stop)} after ${read} bytes in ` +
       `${result.exits.byReason.get(2) ?? 0} I/O exits, RDI=0x${regs.rdi.toString(16)}`,
@@ -95,7 +109,8 @@ Deno.test("REP INSB of 0x7fffffff bytes from an unclaimed port: every byte count
   assert.equal(result.status, result.stop.kind === "shutdown" ? 1 : 124);
   assert.equal(result.exits.unclaimedPort, read, "every byte was an unclaimed read");
   assert.ok(read - done === 0 || (result.stop.kind === "timeout" && read - done === 1));
-  assert.equal(Number(regs.rdi), 0x10000 + done, "RDI advanced by the bytes done");
+  if (reset) assert.equal(regs.rip, 0xfff0n, "the vCPU was reset");
+  else assert.equal(Number(regs.rdi), 0x10000 + done, "RDI advanced by the bytes done");
   if (result.stop.kind === "shutdown") {
     assert.ok(done > 0x1f1000 - 0x10000, `it got to the page tables (${done} bytes)`);
   }
