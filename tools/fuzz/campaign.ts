@@ -8,7 +8,14 @@
 import { CPU_MODES, type CpuMode } from "../../mod.ts";
 import { type FuzzImage, generateImage } from "./generator.ts";
 import { saveFailure, Tally } from "./report.ts";
-import { isPvmHost, type Outcome, runInProcess, runThroughCli } from "./runner.ts";
+import {
+  isPvmHost,
+  MARGIN,
+  type Margins,
+  type Outcome,
+  runInProcess,
+  runThroughCli,
+} from "./runner.ts";
 import { Watchdog } from "./watchdog.ts";
 
 /** Which modes a campaign cycles through. */
@@ -34,6 +41,11 @@ export interface CampaignOptions {
   signal?: AbortSignal;
   /** Called with each failure's lines (default: console.error). */
   onFailure?: (lines: string[]) => void;
+  /**
+   * How far past its timeout a run may end (default {@link MARGIN}); through the CLI, on top of
+   * the measured time of a CLI run whose guest halts at once (Deno's start-up and VM set-up).
+   */
+  margin?: Partial<Margins>;
   /** Called after each image (progress). */
   onImage?: (outcome: Outcome, tally: Tally) => void;
 }
@@ -41,6 +53,30 @@ export interface CampaignOptions {
 /** The mode of image `index` in a campaign over `mode`. */
 export function modeOf(mode: ModeChoice, index: number): CpuMode {
   return mode === "all" ? CPU_MODES[index % CPU_MODES.length] : mode;
+}
+
+/** A real-mode image that halts at once: what every CLI run costs before its guest runs. */
+function haltImage(seed: number): FuzzImage {
+  return {
+    seed,
+    index: -1,
+    mode: "real",
+    memSize: 65536,
+    kind: "valid",
+    bytes: Uint8Array.of(0xf4),
+    insns: [],
+  };
+}
+
+/** Seconds a CLI run of a guest that halts at once takes here (the faster of two runs). */
+export async function cliBaseline(dir: string, pvm: boolean, seed = 0): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 2; i++) {
+    const outcome = await runThroughCli(haltImage(seed), 30, dir, pvm);
+    if (outcome.category) throw new Error(`fuzz: the baseline CLI run failed: ${outcome.failure}`);
+    best = Math.min(best, outcome.seconds);
+  }
+  return best;
 }
 
 /** Runs a campaign and returns its finished tally. */
@@ -73,12 +109,14 @@ export async function runCampaign(options: CampaignOptions): Promise<Tally> {
   if (options.cli) {
     const dir = Deno.makeTempDirSync({ prefix: "microvmm_fuzz_" });
     try {
+      const margin = (options.margin?.cli ?? MARGIN.cli) + await cliBaseline(dir, pvm, seed);
+      const run = (image: FuzzImage) => runThroughCli(image, timeout, dir, pvm, margin);
       const worker = async () => {
         for (let image = nextImage(); image; image = nextImage()) {
-          const outcome = await runThroughCli(image, timeout, dir, pvm);
+          const outcome = await run(image);
           record(
             outcome.category === "hang" && !outcome.failure?.startsWith("still running")
-              ? rerun(outcome, await runThroughCli(image, timeout, dir, pvm))
+              ? rerun(outcome, await run(image))
               : outcome,
           );
         }
@@ -92,8 +130,11 @@ export async function runCampaign(options: CampaignOptions): Promise<Tally> {
   using watchdog = new Watchdog();
   for (let image = nextImage(); image; image = nextImage()) {
     watchdog.arm(image, timeout);
-    let outcome = runInProcess(image, timeout, pvm);
-    if (outcome.category === "hang") outcome = rerun(outcome, runInProcess(image, timeout, pvm));
+    const margin = options.margin?.inProcess ?? MARGIN.inProcess;
+    let outcome = runInProcess(image, timeout, pvm, margin);
+    if (outcome.category === "hang") {
+      outcome = rerun(outcome, runInProcess(image, timeout, pvm, margin));
+    }
     watchdog.disarm();
     record(outcome);
     // Let signal listeners (Ctrl-C) and timers run now and then.
