@@ -272,20 +272,27 @@ export class LinuxVm {
   }
 
   /**
-   * Runs the guest until it stops (reset, exit port, crash, timeout, abort), polling console
-   * input every {@link LINUX_SLICE_MS} ms and returning to the event loop between slices
+   * Runs the guest until it stops (reset, exit port, crash, timeout, abort or `signal`), polling
+   * console input every {@link LINUX_SLICE_MS} ms and returning to the event loop between slices
    * (signals, timers).
    */
-  async run(options: { timeout?: number } = {}): Promise<RunResult> {
-    const stop = await this.#machine.runAsync({
-      timeout: options.timeout,
-      tick: () => {
-        this.com1.pollInput();
-        if (this.#haltedForever()) this.#machine.control.requestStop({ kind: "hlt" });
-      },
-      tickMs: LINUX_SLICE_MS,
-    });
-    return { stop, status: statusOf(stop), exits: this.#machine.exits };
+  async run(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<RunResult> {
+    const onAbort = () => this.abort();
+    options.signal?.addEventListener("abort", onAbort);
+    try {
+      const stop: StopReason = options.signal?.aborted ? { kind: "aborted" } : await this.#machine
+        .runAsync({
+          timeout: options.timeout,
+          tick: () => {
+            this.com1.pollInput();
+            if (this.#haltedForever()) this.#machine.control.requestStop({ kind: "hlt" });
+          },
+          tickMs: LINUX_SLICE_MS,
+        });
+      return { stop, status: statusOf(stop), exits: this.#machine.exits };
+    } finally {
+      options.signal?.removeEventListener("abort", onAbort);
+    }
   }
 
   /**

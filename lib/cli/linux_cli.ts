@@ -23,15 +23,15 @@ export interface LinuxRun {
 }
 
 /**
- * Boots the kernel of `linux` and runs it until it stops; `run` wraps the run with the caller's
- * signal handling. The terminal is in raw mode (if it is one) only while the guest runs. The
- * caller disposes the returned VM (on failure it is disposed here).
+ * Boots the kernel of `linux` and runs it until it stops or `stop` aborts (the caller's signal
+ * handling). The terminal is in raw mode (if it is one) only while the guest runs. The caller
+ * disposes the returned VM (on failure it is disposed here).
  */
 export async function runLinux(
   config: CliConfig,
   linux: LinuxConfig,
   kvmPath: string,
-  run: (vm: LinuxVm, go: () => Promise<RunResult>) => Promise<RunResult>,
+  stop: AbortSignal,
 ): Promise<LinuxRun> {
   // An ELF vmlinux holds sections that are never loaded: the loader, not the file size, checks RAM.
   const kernel = readImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE);
@@ -55,7 +55,7 @@ export async function runLinux(
   });
   const restore = enterRawMode();
   try {
-    const result = await run(guest, () => guest.run({ timeout: config.timeout }));
+    const result = await guest.run({ timeout: config.timeout, signal: stop });
     return { vm: guest, result, quit };
   } catch (error) {
     guest[Symbol.dispose]();

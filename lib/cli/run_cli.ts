@@ -105,17 +105,16 @@ function report(
   return signal !== undefined ? 128 + STOP_SIGNALS[signal] : result.status;
 }
 
-/** Runs `go` with the stop signals watched; a second Ctrl-C exits at once with 130. */
-async function withSignals(
-  abort: () => void,
-  go: () => Promise<RunResult> | RunResult,
-): Promise<{ result: RunResult; signal: StopSignal | undefined }> {
-  using signals = watchStopSignals(abort, () => {
+/**
+ * Watches the stop signals from before the VM is built (a signal while a big kernel loads still
+ * stops cleanly): each aborts `stopping`, which the run takes as its AbortSignal; a second Ctrl-C
+ * exits at once with 130.
+ */
+function watchForStop(stopping: AbortController) {
+  return watchStopSignals(() => stopping.abort(), () => {
     printError("second SIGINT: quitting at once");
     Deno.exit(128 + STOP_SIGNALS.SIGINT);
   });
-  const result = await go();
-  return { result, signal: signals.received };
 }
 
 /** Runs the command line `args` and returns the process exit status. Prints; never throws. */
@@ -133,20 +132,17 @@ export async function runCli(args: string[]): Promise<number> {
       console.log(`microvmm ${VERSION} (${buildKind()}, deno ${Deno.version.deno})`);
       return EXIT_STATUS.OK;
     }
+    const stopping = new AbortController();
+    using signals = watchForStop(stopping);
     if (config.linux) {
-      let signal: StopSignal | undefined;
       const { runLinux }: typeof LinuxCli = await import(LINUX_CLI);
-      const run = await runLinux(config, config.linux, kvmPath, async (vm, go) => {
-        const outcome = await withSignals(() => vm.abort(), go);
-        signal = outcome.signal;
-        return outcome.result;
-      });
+      const run = await runLinux(config, config.linux, kvmPath, stopping.signal);
       using _vm = run.vm;
       if (run.quit) {
         printError("quit (Ctrl-A x)");
         return EXIT_STATUS.OK;
       }
-      return report(run.result, config, (stop) => run.vm.crashReport(stop), signal);
+      return report(run.result, config, (stop) => run.vm.crashReport(stop), signals.received);
     }
     const image = config.guestPath === undefined
       ? hello
@@ -154,11 +150,8 @@ export async function runCli(args: string[]): Promise<number> {
     using vm = new Vm({ memory: config.memSize, mode: config.mode, kvmPath, input: stdinSource() });
     vm.entry = config.entry;
     vm.load(image, config.load);
-    const { result, signal } = await withSignals(
-      () => vm.abort(),
-      () => vm.runAsync({ timeout: config.timeout }),
-    );
-    return report(result, config, (stop) => vm.crashReport(stop), signal);
+    const result = await vm.runAsync({ timeout: config.timeout, signal: stopping.signal });
+    return report(result, config, (stop) => vm.crashReport(stop), signals.received);
   } catch (error) {
     const failure = kvmFailure(error, kvmPath, memSize);
     if (failure) {

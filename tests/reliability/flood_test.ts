@@ -27,8 +27,13 @@ import {
 
 const MIB = Number(Deno.env.get("MICROVMM_FLOOD_MIB") ?? "1");
 const CHUNKS = Math.round(MIB * 256);
-/** The reader pauses this long at the start and half way, so the pipe fills and writes block. */
+/**
+ * The reader pauses at the start and half way until microvmm is blocked writing to the full pipe
+ * (at most STALL_LIMIT_MS: under an emulated CPU the VMM may need seconds to start and fill it),
+ * then STALL_MS longer.
+ */
 const STALL_MS = 1200;
+const STALL_LIMIT_MS = 60_000;
 /** Outside the pauses the reader takes at most this many bytes per second. */
 const READ_RATE = 32 * 2 ** 20;
 /**
@@ -95,9 +100,13 @@ Deno.test(`${MIB} MiB of debug-port output through a slow reader: every byte, fl
     const reader = child.stdout.getReader();
     let stalledHalfWay = false;
     const stall = async () => {
-      const end = performance.now() + STALL_MS;
-      while (performance.now() < end) {
-        sawBlocked ||= blockedWriting(child.pid);
+      const limit = performance.now() + STALL_LIMIT_MS;
+      let end = Infinity;
+      while (performance.now() < Math.min(end, limit)) {
+        if (blockedWriting(child.pid) && end === Infinity) {
+          sawBlocked = true;
+          end = performance.now() + STALL_MS;
+        }
         await sleep(20);
       }
     };

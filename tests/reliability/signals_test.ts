@@ -54,10 +54,14 @@ Deno.test("a stop signal ends a runaway guest with one line and status 128+N", a
       await running(child.pid);
       child.kill(signal);
       const status = await child.status;
-      assert.equal(decoder.decode(await stderr), `microvmm: stopped by ${signal}\n`);
+      const errText = decoder.decode(await stderr);
+      assert.deepEqual(
+        { code: status.code, signal: status.signal },
+        { code: 128 + STOP_SIGNALS[signal], signal: null },
+        `it exited by itself with 128+N, not killed by the signal; stderr: ${errText}`,
+      );
+      assert.equal(errText, `microvmm: stopped by ${signal}\n`);
       assert.equal(decoder.decode(await stdout), "");
-      assert.equal(status.code, 128 + STOP_SIGNALS[signal]);
-      assert.equal(status.signal, null, "it exited by itself, not killed by the signal");
     });
   }
 });
@@ -163,7 +167,9 @@ Deno.test("a signal while stdout is stalled takes effect once the reader drains 
   const status = await child.status;
   assert.equal(decoder.decode(await stderr), "microvmm: stopped by SIGTERM\n");
   assert.equal(status.code, 143);
-  assert.ok(stdout.length >= 65536 && stdout.length <= chunks * 4096, `${stdout.length} bytes`);
+  // The pipe was full: 16 pages, the last ones possibly partly filled when writes don't end on a
+  // page boundary (seen on a real KVM, which hands over up to a page of REP OUTSB per exit).
+  assert.ok(stdout.length >= 60 * 1024 && stdout.length <= chunks * 4096, `${stdout.length} bytes`);
   const expected = floodBytes(chunks).subarray(0, stdout.length);
   assert.ok(stdout.every((byte, i) => byte === expected[i]), "a byte-exact prefix of the flood");
 });
