@@ -29,7 +29,7 @@ import {
   writePvhStartInfo,
 } from "../arch/x86_64/boot/index.ts";
 import { type CpuidFeature, guestCpuid, parseCpuidMask } from "../arch/x86_64/cpuid.ts";
-import { CMOS_PORT, COM1_IRQ, I8042_PORTS, LINUX_LAYOUT, PORTS } from "../arch/x86_64/layout.ts";
+import { CMOS_PORT, COM1_IRQ, I8042_PORTS, LINUX_LAYOUT } from "../arch/x86_64/layout.ts";
 import { setupLinux64, setupPvh } from "../arch/x86_64/linux_cpu.ts";
 import {
   bootMsrs,
@@ -38,11 +38,10 @@ import {
   setLapicVirtualWire,
 } from "../arch/x86_64/msrs.ts";
 import { CmosRtc } from "../devices/cmos_rtc.ts";
-import { DebugConsole } from "../devices/debug_console.ts";
-import { ExitPort } from "../devices/exit_port.ts";
 import { I8042 } from "../devices/i8042.ts";
-import { PostPort } from "../devices/post_port.ts";
-import { Serial } from "../devices/serial.ts";
+import type { PostPort } from "../devices/post_port.ts";
+import type { Serial } from "../devices/serial.ts";
+import { addStandardDevices, type StandardDevices } from "./standard_devices.ts";
 import { crashReport } from "./crash_report.ts";
 import { type BootProtocol, DEFAULT_LINUX_MEM_SIZE } from "./linux_options.ts";
 import type { RunResult } from "./vm.ts";
@@ -118,7 +117,7 @@ export class LinuxVm {
   /** COM1, the console. */
   readonly com1: Serial;
   readonly #machine: Machine;
-  readonly #post = new PostPort();
+  readonly #post: PostPort;
 
   /** Creates the VM, loads kernel, initrd and command line, and sets the vCPU at the entry. */
   constructor(options: LinuxVmOptions) {
@@ -215,7 +214,9 @@ export class LinuxVm {
       const lapic = vcpu.getLapic();
       setLapicVirtualWire(lapic);
       vcpu.setLapic(lapic);
-      this.com1 = this.#addDevices(memSize, options.input);
+      const devices = this.#addDevices(memSize, options.input);
+      this.com1 = devices.com1;
+      this.#post = devices.post;
     } catch (error) {
       machine[Symbol.dispose]();
       throw error;
@@ -237,33 +238,24 @@ export class LinuxVm {
     return boot;
   }
 
-  #addDevices(memSize: number, input: (() => number | null) | undefined): Serial {
-    const machine = this.#machine;
-    const { ports, console, control, vmFd } = machine;
-    const put = (byte: number) => console.put(byte);
-    const com1 = new Serial({
-      transmit: put,
-      receive: input,
-      setIrq: (level) => vmFd.irqLine(COM1_IRQ, level),
-    });
+  /** The standard devices (COM1 on IRQ 4), the i8042 (reset, IRQ 1) and the CMOS RTC. */
+  #addDevices(memSize: number, input: (() => number | null) | undefined): StandardDevices {
+    const { ports, console, control, vmFd } = this.#machine;
+    const devices = addStandardDevices(
+      ports,
+      console,
+      control,
+      input,
+      (level) => vmFd.irqLine(COM1_IRQ, level),
+    );
     const i8042 = new I8042({
       onReset: () => control.requestStop({ kind: "reset" }),
       setIrq: (level) => vmFd.irqLine(1, level),
     });
-    ports.insert(PORTS.COM1, 8, "COM1", com1);
-    ports.insert(PORTS.SEED_CONSOLE, 1, "seed console", new DebugConsole(put));
-    ports.insert(PORTS.DEBUGCON, 1, "debugcon", new DebugConsole(put, PORTS.DEBUGCON));
-    ports.insert(
-      PORTS.EXIT,
-      1,
-      "exit port",
-      new ExitPort((status) => control.requestStop({ kind: "exit-device", status })),
-    );
-    ports.insert(PORTS.POST, 1, "POST port", this.#post);
     ports.insert(I8042_PORTS.DATA, 1, "i8042 data", i8042.dataPort);
     ports.insert(I8042_PORTS.COMMAND, 1, "i8042 command", i8042.commandPort);
     ports.insert(CMOS_PORT, 2, "CMOS RTC", new CmosRtc({ memSize, mmioHoleStart: MMIO_GAP_START }));
-    return com1;
+    return devices;
   }
 
   /** Guest RAM. */

@@ -27,12 +27,16 @@ export interface StandardDevices {
   com1: Serial;
 }
 
-/** Creates the standard devices and inserts them on `ports`. */
+/**
+ * Creates the standard devices and inserts them on `ports`. `com1Irq`, if given, raises and lowers
+ * COM1's interrupt line (a Linux guest with an in-kernel irqchip); flat guests poll it.
+ */
 export function addStandardDevices(
   ports: Bus,
   console: ConsoleSink,
   control: RunControl,
   input: (() => number | null) | undefined,
+  com1Irq?: (level: boolean) => void,
 ): StandardDevices {
   const put = (byte: number) => console.put(byte);
   const devices: StandardDevices = {
@@ -40,7 +44,7 @@ export function addStandardDevices(
     debugcon: new DebugConsole(put, PORTS.DEBUGCON),
     exit: new ExitPort((status) => control.requestStop({ kind: "exit-device", status })),
     post: new PostPort(),
-    com1: new Serial({ transmit: put, receive: input }),
+    com1: new Serial({ transmit: put, receive: input, setIrq: com1Irq }),
   };
   ports.insert(PORTS.SEED_CONSOLE, 1, "seed console", devices.seedConsole);
   ports.insert(PORTS.DEBUGCON, 1, "debugcon", devices.debugcon);
