@@ -11,6 +11,7 @@ import {
   blockedWriting,
   catches,
   floodBytes,
+  GUESTS,
   hasVcpu,
   patchedGuest,
   procStatus,
@@ -147,6 +148,32 @@ Deno.test("watchStopSignals: the second SIGINT force-quits, whatever came first"
     assert.deepEqual(lines, ["stop SIGINT 1", "stop SIGINT 2", "disposed"]);
     assert.equal(status.signal, "SIGINT", "the listeners are gone: SIGINT's default action");
   });
+});
+
+Deno.test("a stop signal before the guest runs (its file still being read) stops it cleanly", async () => {
+  // The listeners are up before microvmm builds the VM: a signal while a big kernel or a guest
+  // from a FIFO is still being read is not the default action (death without a word); the run
+  // stops at its first return to the event loop.
+  const dir = Deno.makeTempDirSync({ prefix: "microvmm_sig_" });
+  try {
+    const fifo = `${dir}/guest.fifo`;
+    const made = new Deno.Command("mkfifo", { args: [fifo] }).outputSync();
+    assert.ok(made.success, "mkfifo");
+    const child = spawnMicrovmm([fifo]);
+    const [stdout, stderr] = [readAll(child.stdout), readAll(child.stderr)];
+    await waitFor(() => catches(child.pid, Object.values(STOP_SIGNALS)), "the stop listeners");
+    child.kill("SIGHUP");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const writer = await Deno.open(fifo, { write: true });
+    await writer.write(Deno.readFileSync(`${GUESTS}/runaway.bin`));
+    writer.close();
+    const status = await child.status;
+    assert.equal(decoder.decode(await stderr), "microvmm: stopped by SIGHUP\n");
+    assert.equal(decoder.decode(await stdout), "");
+    assert.deepEqual({ code: status.code, signal: status.signal }, { code: 129, signal: null });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
 });
 
 Deno.test("a signal while stdout is stalled takes effect once the reader drains it", async () => {
