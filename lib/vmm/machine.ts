@@ -38,6 +38,8 @@ export interface MachineOptions {
   kvmPath?: string;
   /** Where console output goes; default stdout. */
   output?: (bytes: Uint8Array) => void;
+  /** Write each console byte at once instead of by lines (an interactive terminal). */
+  eagerOutput?: boolean;
   /** VM-wide setup before the vCPU is created (irqchip, PIT, TSS address). */
   beforeVcpu?: (vm: VmFd, kvm: Kvm) => void;
 }
@@ -110,7 +112,7 @@ export class Machine {
       for (const resource of cleanup.reverse()) resource[Symbol.dispose]();
       throw error;
     }
-    this.console = new ConsoleSink(options.output ?? fileWriter());
+    this.console = new ConsoleSink(options.output ?? fileWriter(), options.eagerOutput);
     this.#dispatcher = new ExitDispatcher(this.vcpu.runBytes, this.ports, this.mmio, this.exits);
   }
 
@@ -147,10 +149,12 @@ export class Machine {
 
   /**
    * Runs like {@link run}, but in slices of `tickMs` (default 20) with a return to the event loop
-   * between them, so timers, signal listeners and AbortSignals can call {@link abort}.
+   * between them, so timers, signal listeners and AbortSignals can call {@link abort}. A signal
+   * that interrupts the guest (a stop signal, an input wake-up) ends the slice at once.
    */
   async runAsync(options: MachineRunOptions = {}): Promise<StopReason> {
     const deadline = this.#begin(options.timeout);
+    this.control.endOnSignal = true;
     try {
       const tickMs = options.tickMs ?? 20;
       while (true) {
@@ -171,6 +175,7 @@ export class Machine {
     if (this.#running) throw new Error("Cannot run: the VM is already running");
     this.control.stopRequest = null;
     this.control.aborted = false;
+    this.control.endOnSignal = false;
     this.#running = true;
     return timeout === undefined ? Infinity : performance.now() + timeout * 1000;
   }

@@ -21,6 +21,12 @@ export class RunControl {
   deadline = Infinity;
   /** The reason of the last exit the loop saw (-1 before the first). */
   lastExitReason = -1;
+  /**
+   * Whether a signal that interrupts KVM_RUN before the deadline ends the run (as a "timeout" of
+   * the slice) instead of re-entering the guest: set for sliced runs, so a stop signal or an
+   * input wake-up is handled at once rather than at the slice's end.
+   */
+  endOnSignal = false;
 
   /** Asks the loop to stop with `reason` once the current exit is handled. */
   requestStop(reason: StopReason): void {
@@ -55,7 +61,9 @@ export function runLoop(
       stats.countExit(reason);
       if (reason === EXIT_REASONS.KVM_EXIT_INTR) {
         vcpu.setImmediateExit(false);
-        if (performance.now() >= control.deadline) return { kind: "timeout" };
+        if (control.endOnSignal || performance.now() >= control.deadline) {
+          return { kind: "timeout" };
+        }
         continue;
       }
       const stop = dispatcher.dispatch(reason);
