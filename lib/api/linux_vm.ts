@@ -63,6 +63,12 @@ const RFLAGS_IF = 1n << 9n;
  */
 export const LINUX_SLICE_MS = 50;
 
+/**
+ * The slice when input wakes the vCPU itself (the CLI on a terminal or pipe): slices then only
+ * notice a powered-off guest, flush partial output lines and let timers run.
+ */
+export const LINUX_WOKEN_SLICE_MS = 250;
+
 /** Options for {@link LinuxVm}. */
 export interface LinuxVmOptions {
   /** The kernel: an ELF vmlinux or a bzImage. */
@@ -79,6 +85,11 @@ export interface LinuxVmOptions {
   cpuidMask?: string | CpuidFeature[];
   /** Where console output goes. Default stdout. */
   output?: (bytes: Uint8Array) => void;
+  /**
+   * Write each console byte at once instead of by lines (and at each run slice's end): for an
+   * interactive terminal. Default false.
+   */
+  eagerOutput?: boolean;
   /** Non-blocking source of console input bytes. */
   input?: () => number | null;
   /** KVM device path. */
@@ -137,6 +148,7 @@ export class LinuxVm {
       slots: ramRegions(memSize),
       kvmPath: options.kvmPath,
       output: options.output,
+      eagerOutput: options.eagerOutput,
       beforeVcpu: (vm, kvm) => {
         const missing = LINUX_REQUIRED_CAPS.filter((cap) => kvm.checkExtension(cap) <= 0);
         if (missing.length > 0) {
@@ -265,10 +277,13 @@ export class LinuxVm {
 
   /**
    * Runs the guest until it stops (reset, exit port, crash, timeout, abort or `signal`), polling
-   * console input every {@link LINUX_SLICE_MS} ms and returning to the event loop between slices
-   * (signals, timers).
+   * console input every `sliceMs` (default {@link LINUX_SLICE_MS}) ms and returning to the event
+   * loop between slices (signals, timers). A signal that interrupts the guest ends a slice early:
+   * with an input wake-up (lib/cli/input_wake.ts) slices can be long and input still immediate.
    */
-  async run(options: { timeout?: number; signal?: AbortSignal } = {}): Promise<RunResult> {
+  async run(
+    options: { timeout?: number; signal?: AbortSignal; sliceMs?: number } = {},
+  ): Promise<RunResult> {
     const onAbort = () => this.abort();
     options.signal?.addEventListener("abort", onAbort);
     try {
@@ -279,7 +294,7 @@ export class LinuxVm {
             this.com1.pollInput();
             if (this.#haltedForever()) this.#machine.control.requestStop({ kind: "hlt" });
           },
-          tickMs: LINUX_SLICE_MS,
+          tickMs: options.sliceMs ?? LINUX_SLICE_MS,
         });
       return { stop, status: statusOf(stop), exits: this.#machine.exits };
     } finally {

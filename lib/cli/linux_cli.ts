@@ -4,11 +4,12 @@
  * @module
  */
 
-import { LinuxVm } from "../api/linux_vm.ts";
+import { LINUX_SLICE_MS, LINUX_WOKEN_SLICE_MS, LinuxVm } from "../api/linux_vm.ts";
 import type { RunResult } from "../api/vm.ts";
 import type { CliConfig, LinuxConfig } from "./args.ts";
 import { enterRawMode, escapedSource, EscapeFilter } from "./console_input.ts";
 import { readImageFile } from "./guest_file.ts";
+import { wakeOnInput } from "./input_wake.ts";
 import { stdinSource } from "./stdin_source.ts";
 
 /** The largest kernel file read (1 GiB). */
@@ -52,10 +53,17 @@ export async function runLinux(
     cpuidMask: linux.cpuidMask,
     kvmPath,
     input: escapedSource(stdinSource(), filter),
+    eagerOutput: Deno.stdout.isTerminal(),
   });
   const restore = enterRawMode();
+  // Typed input signals the vCPU thread, so the slices can be long without making input wait.
+  using wake = wakeOnInput();
   try {
-    const result = await guest.run({ timeout: config.timeout, signal: stop });
+    const result = await guest.run({
+      timeout: config.timeout,
+      signal: stop,
+      sliceMs: wake.active ? LINUX_WOKEN_SLICE_MS : LINUX_SLICE_MS,
+    });
     return { vm: guest, result, quit };
   } catch (error) {
     guest[Symbol.dispose]();

@@ -45,12 +45,16 @@ export const TIMER_SYMBOLS = {
   timer_delete: { parameters: ["pointer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
-/** Non-blocking reads of the host's stdin for COM1 (lib/cli/stdin_source.ts). */
+/** Non-blocking reads of the host's stdin for COM1 and its input wake-up (lib/cli/). */
 export const STDIN_SYMBOLS = {
   /** int poll(struct pollfd *fds, nfds_t n, int timeout); */
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
   /** ssize_t read(int fd, void *buf, size_t n); */
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  /** int fcntl(int fd, int cmd, long arg); (F_GETFL, F_SETFL, F_SETSIG, F_SETOWN) */
+  fcntl: { parameters: ["i32", "i32", "i64"], result: "i32" },
+  /** int fcntl(int fd, int cmd, struct f_owner_ex *owner); (F_SETOWN_EX) */
+  fcntl_buf: { name: "fcntl", parameters: ["i32", "i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** Every libc symbol microvmm binds: the groups together. */

@@ -30,15 +30,22 @@ export class ConsoleSink {
   written = 0;
 
   /** Sends output to `writer`, which must consume the bytes before returning. */
-  constructor(writer: (bytes: Uint8Array) => void) {
+  readonly #eager: boolean;
+
+  /**
+   * Collects bytes for `writer`. With `eager`, every byte is written at once (an interactive
+   * terminal: echo and prompts must not wait for a newline or the run slice's end).
+   */
+  constructor(writer: (bytes: Uint8Array) => void, eager = false) {
     this.#writer = writer;
+    this.#eager = eager;
   }
 
   /** Adds one byte of guest output. */
   put(byte: number): void {
     this.#buffer[this.#length++] = byte;
     this.written++;
-    if (byte === NEWLINE || this.#length === CAPACITY) this.flush();
+    if (this.#eager || byte === NEWLINE || this.#length === CAPACITY) this.flush();
   }
 
   /** Hands every pending byte to the writer. */

@@ -36,7 +36,7 @@ let handlerInstalled = false;
  * instead of killing the process. It is never removed: a kick still in flight after a run ends
  * must not find the default action (termination). A signal listener does not keep Deno alive.
  */
-function installKickHandler(): void {
+export function installKickHandler(): void {
   if (handlerInstalled) return;
   Deno.addSignalListener(KICK_SIGNAL, () => {});
   handlerInstalled = true;

@@ -12,9 +12,15 @@
  * times; `exit`: Deno.exit(130) without restoring, so the unload listener must; `signal`:
  * sends itself SIGTERM, whose listener restores like microvmm's finally and exits 143).
  *
+ * `deno run --allow-all _child.ts wake` — arms lib/cli/input_wake.ts on stdin, prints whether
+ * O_ASYNC is set, waits (10 s at most) for the kick signal a write to stdin must bring, prints
+ * "kicked" or "no kick", disarms and prints whether O_ASYNC is still set.
+ *
  * @module
  */
 
+import { libc } from "../../lib/kvm/ffi.ts";
+import { wakeOnInput } from "../../lib/cli/input_wake.ts";
 import { STOP_SIGNALS, watchStopSignals } from "../../lib/cli/signals.ts";
 import { enterRawMode } from "../../lib/cli/console_input.ts";
 
@@ -65,8 +71,24 @@ async function tty(how: string): Promise<void> {
   say(`after ${stty()}`);
 }
 
+async function wake(): Promise<void> {
+  const F_GETFL = 3;
+  const O_ASYNC = 0o20000;
+  const isAsync = () => (libc().fcntl(0, F_GETFL, 0n) & O_ASYNC) !== 0;
+  let kicks = 0;
+  Deno.addSignalListener("SIGUSR2", () => kicks++);
+  const armed = wakeOnInput(0);
+  say(`armed active=${armed.active} O_ASYNC=${isAsync()}`);
+  const until = Date.now() + 10_000;
+  while (kicks === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 10));
+  say(kicks > 0 ? "kicked" : "no kick");
+  armed[Symbol.dispose]();
+  say(`disarmed O_ASYNC=${isAsync()}`);
+}
+
 if (import.meta.main) {
   if (Deno.args[0] === "signals") await signals();
   else if (Deno.args[0] === "tty") await tty(Deno.args[1]);
+  else if (Deno.args[0] === "wake") await wake();
   else throw new Error(`unknown mode ${Deno.args[0]}`);
 }
