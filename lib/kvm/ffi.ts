@@ -22,6 +22,8 @@ export const CORE_SYMBOLS = {
   mmap: { parameters: ["pointer", "usize", "i32", "i32", "i32", "i64"], result: "pointer" },
   /** int munmap(void *addr, size_t len); */
   munmap: { parameters: ["pointer", "usize"], result: "i32" },
+  /** int madvise(void *addr, size_t len, int advice); */
+  madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
   /** char *strerror(int errnum); */
@@ -108,6 +110,8 @@ export const MAP_PRIVATE = 2;
 export const MAP_ANONYMOUS = 0x20;
 /** mmap flag: do not reserve swap space. */
 export const MAP_NORESERVE = 0x4000;
+/** madvise advice: back the range with transparent huge pages, compacting memory if needed. */
+export const MADV_HUGEPAGE = 14;
 
 /** errno names by number, for messages like "EACCES (Permission denied)". */
 export const ERRNO_NAMES: Record<number, string> = {

@@ -92,3 +92,26 @@ Deno.test("pageAlign() rounds up to a multiple of 4 KiB", () => {
     [0, 4096, 4096, 4096, 8192, 65536, 2 * 1024 * KIB],
   );
 });
+
+Deno.test("GuestMemory asks for transparent huge pages (madvise), whatever the host's THP default", () => {
+  const thp = (() => {
+    try {
+      return Deno.readTextFileSync("/sys/kernel/mm/transparent_hugepage/enabled");
+    } catch {
+      return undefined;
+    }
+  })();
+  using memory = new GuestMemory(4 * 1024 * 1024);
+  const start = memory.hostAddress;
+  // /proc/self/smaps: "start-end perms ..." then fields, "VmFlags: ... hg ..." for MADV_HUGEPAGE.
+  const blocks = Deno.readTextFileSync("/proc/self/smaps").split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/);
+  const block = blocks.find((b) => BigInt(`0x${b.slice(0, b.indexOf("-"))}`) === start);
+  assert.ok(block, "the guest RAM mapping is in /proc/self/smaps");
+  const flags = block.match(/^VmFlags:(.*)$/m)?.[1].trim().split(" ") ?? [];
+  if (thp === undefined) {
+    // A kernel without THP refuses the advice (EINVAL) and the RAM works the same.
+    assert.ok(!flags.includes("hg"), "no THP: no huge page advice");
+  } else {
+    assert.ok(flags.includes("hg"), `VmFlags has hg (MADV_HUGEPAGE): ${flags.join(" ")}`);
+  }
+});
