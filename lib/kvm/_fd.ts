@@ -5,13 +5,31 @@
  */
 
 import { type IoctlName, IOCTLS } from "./abi.ts";
-import { errno, libc } from "./ffi.ts";
+import { EINTR, errno, libc } from "./ffi.ts";
 import { KvmError } from "./error.ts";
 
 /** Throws a {@link KvmError} naming `call` when a libc call returned -1. */
 export function check(call: string, result: number): number {
   if (result < 0) throw new KvmError(call, errno());
   return result;
+}
+
+/** How many times a call interrupted by signals is tried before its EINTR is reported. */
+const EINTR_TRIES = 100;
+
+/**
+ * Runs `call` until it does not fail with EINTR (a signal arrived before the kernel did
+ * anything: a profiler's SIGPROF, a vCPU kick, a stop signal whose listener runs later); throws
+ * a {@link KvmError} naming `name` for any other failure, or after {@link EINTR_TRIES} EINTRs.
+ * KVM_RUN does not come here: for it EINTR is an exit.
+ */
+function retryOnEintr(name: string, call: () => number): number {
+  for (let tries = 1;; tries++) {
+    const result = call();
+    if (result >= 0) return result;
+    const code = errno();
+    if (code !== EINTR || tries === EINTR_TRIES) throw new KvmError(name, code);
+  }
 }
 
 /**
@@ -41,14 +59,21 @@ export class OwnedFd {
     return this.#closed;
   }
 
-  /** ioctl with an integer argument; throws a KvmError naming the ioctl. */
+  /**
+   * ioctl with an integer argument; throws a KvmError naming the ioctl. Retried when a signal
+   * interrupts it (EINTR: nothing was done), as QEMU retries KVM_CREATE_VM.
+   */
   ioctl(name: IoctlName, arg = 0n): number {
-    return check(name, libc().ioctl(this.fd, BigInt(IOCTLS[name]), arg));
+    const fd = this.fd;
+    const request = BigInt(IOCTLS[name]);
+    return retryOnEintr(name, () => libc().ioctl(fd, request, arg));
   }
 
-  /** ioctl with a pointer to `buffer`; throws a KvmError naming the ioctl. */
+  /** ioctl with a pointer to `buffer`; throws a KvmError naming the ioctl. Retried on EINTR. */
   ioctlBuffer(name: IoctlName, buffer: Uint8Array<ArrayBuffer>): number {
-    return check(name, libc().ioctl_buf(this.fd, BigInt(IOCTLS[name]), buffer));
+    const fd = this.fd;
+    const request = BigInt(IOCTLS[name]);
+    return retryOnEintr(name, () => libc().ioctl_buf(fd, request, buffer));
   }
 
   /** Closes the fd; safe to call twice. */

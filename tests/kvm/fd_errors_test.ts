@@ -6,6 +6,7 @@
  */
 
 import assert from "node:assert/strict";
+import { OwnedFd } from "../../lib/kvm/_fd.ts";
 import { KvmError } from "../../lib/kvm/error.ts";
 import { cString, libc, O_CLOEXEC, O_RDWR } from "../../lib/kvm/ffi.ts";
 import { Kvm } from "../../lib/kvm/kvm.ts";
@@ -214,4 +215,41 @@ Deno.test("KvmError describes errnos it has no name for", () => {
   assert.equal(error.message, "KVM_RUN failed: errno 200 (Unknown error 200)");
   assert.equal(error.cause, cause);
   assert.ok(error instanceof Error);
+});
+
+Deno.test("an ioctl that a signal interrupts (EINTR) is tried again; 100 EINTRs in a row are reported", () => {
+  const symbols = libc() as unknown as { ioctl: (...args: unknown[]) => number };
+  const real = symbols.ioctl;
+  const errnoCell = new Int32Array(
+    Deno.UnsafePointerView.getArrayBuffer(libc().__errno_location()!, 4),
+  );
+  let calls = 0;
+  let interruptions = 0;
+  symbols.ioctl = (...args: unknown[]) => {
+    calls++;
+    if (interruptions > 0) {
+      interruptions--;
+      errnoCell[0] = 4; // EINTR
+      return -1;
+    }
+    return real(...args);
+  };
+  const fd = new OwnedFd(openDevNull(), "test fd");
+  try {
+    // Three interruptions, then /dev/null's own answer: the real error, not EINTR.
+    interruptions = 3;
+    assert.throws(() => fd.ioctl("KVM_GET_API_VERSION"), {
+      message: "KVM_GET_API_VERSION failed: ENOTTY (Inappropriate ioctl for device)",
+    });
+    assert.equal(calls, 4);
+    calls = 0;
+    interruptions = Infinity;
+    assert.throws(() => fd.ioctl("KVM_GET_API_VERSION"), {
+      message: "KVM_GET_API_VERSION failed: EINTR (Interrupted system call)",
+    });
+    assert.equal(calls, 100);
+  } finally {
+    symbols.ioctl = real;
+    fd.close();
+  }
 });
