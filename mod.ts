@@ -31,6 +31,7 @@ export {
   LinuxVm,
   type LinuxVmOptions,
 } from "./lib/api/linux_vm.ts";
+export { bytesSource, type ImageSource } from "./lib/arch/x86_64/boot/image_source.ts";
 export { CPU_MODES, type CpuMode } from "./lib/arch/x86_64/modes.ts";
 export { DEFAULT_LOAD_ADDRESS, DEFAULT_MEM_SIZE, PORTS } from "./lib/arch/x86_64/layout.ts";
 export { describeStop, isCrash, type StopReason } from "./lib/vmm/stop_reason.ts";

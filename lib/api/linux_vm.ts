@@ -16,6 +16,7 @@ import { statusOf } from "../vmm/exit_status.ts";
 import type { StopReason } from "../vmm/stop_reason.ts";
 import {
   buildE820,
+  type ImageSource,
   kernelLimits,
   type LoadedKernel,
   loadKernel,
@@ -71,8 +72,11 @@ export const LINUX_WOKEN_SLICE_MS = 250;
 
 /** Options for {@link LinuxVm}. */
 export interface LinuxVmOptions {
-  /** The kernel: an ELF vmlinux or a bzImage. */
-  kernel: Uint8Array;
+  /**
+   * The kernel: an ELF vmlinux or a bzImage, as bytes or as an {@link ImageSource} (read at
+   * offsets: a vmlinux's segments go straight into guest RAM).
+   */
+  kernel: Uint8Array | ImageSource;
   /** An initrd/initramfs image. */
   initrd?: Uint8Array;
   /** The kernel command line. Default {@link DEFAULT_LINUX_CMDLINE}. */

@@ -4,6 +4,7 @@
  * @module
  */
 
+import type { ImageSource } from "../arch/x86_64/boot/image_source.ts";
 import { ConfigError } from "../vmm/config_error.ts";
 
 /** Reads the guest image at `path`; throws a ConfigError for missing, empty or unreadable files. */
@@ -16,6 +17,90 @@ export function readGuestFile(path: string, maxSize: number): Uint8Array {
  * ConfigError naming it for missing, empty, oversized or unreadable files.
  */
 export function readImageFile(path: string, what: string, maxSize: number): Uint8Array {
+  const info = statImage(path, what, maxSize);
+  let bytes: Uint8Array;
+  try {
+    bytes = info.isFile ? Deno.readFileSync(path) : readAtMost(path, maxSize + 1);
+  } catch (error) {
+    throw new ConfigError(`Cannot read ${what} '${path}': ${reason(error)}`);
+  }
+  if (bytes.length === 0) throw new ConfigError(`Cannot load ${what} '${path}': it is empty`);
+  if (bytes.length > maxSize) {
+    throw new ConfigError(
+      `Cannot load ${what} '${path}': it holds more than the ${maxSize} bytes of RAM`,
+    );
+  }
+  return bytes;
+}
+
+/**
+ * Opens an image like {@link readImageFile}, but a regular file stays open and is read at
+ * offsets ({@link ImageFile}), so a loader copies only what it needs straight into guest RAM;
+ * anything else (a FIFO, a device) is read into memory as before.
+ */
+export function openImageFile(
+  path: string,
+  what: string,
+  maxSize: number,
+): ImageFile | Uint8Array {
+  const info = statImage(path, what, maxSize);
+  if (!info.isFile) return readImageFile(path, what, maxSize);
+  try {
+    return new ImageFile(Deno.openSync(path), info.size, path, what);
+  } catch (error) {
+    throw new ConfigError(`Cannot read ${what} '${path}': ${reason(error)}`);
+  }
+}
+
+/** An open regular file read at offsets (an {@link ImageSource}); closed by dispose. */
+export class ImageFile implements ImageSource {
+  /** The file's size when it was opened. */
+  readonly length: number;
+  readonly #file: Deno.FsFile;
+  readonly #path: string;
+  readonly #what: string;
+
+  /** Wraps `file` of `length` bytes; `path` and `what` name it in errors. */
+  constructor(file: Deno.FsFile, length: number, path: string, what: string) {
+    this.#file = file;
+    this.length = length;
+    this.#path = path;
+    this.#what = what;
+  }
+
+  /** Fills `target` from `offset`; a ConfigError when the file fails or ends early. */
+  readInto(offset: number, target: Uint8Array): void {
+    let done = 0;
+    try {
+      this.#file.seekSync(offset, Deno.SeekMode.Start);
+      while (done < target.length) {
+        const count = this.#file.readSync(target.subarray(done));
+        if (count === null) break;
+        done += count;
+      }
+    } catch (error) {
+      throw new ConfigError(`Cannot read ${this.#what} '${this.#path}': ${reason(error)}`);
+    }
+    if (done < target.length) {
+      throw new ConfigError(
+        `Cannot read ${this.#what} '${this.#path}': it ends at ${offset + done} bytes, ` +
+          `short of the ${this.length} it had when opened (did it change while loading?)`,
+      );
+    }
+  }
+
+  /** Closes the file; safe to call twice. */
+  [Symbol.dispose](): void {
+    try {
+      this.#file.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** Stats an image: a ConfigError for missing, directory, empty or oversized regular files. */
+function statImage(path: string, what: string, maxSize: number): Deno.FileInfo {
   let info: Deno.FileInfo;
   try {
     info = Deno.statSync(path);
@@ -33,19 +118,7 @@ export function readImageFile(path: string, what: string, maxSize: number): Uint
       `Cannot load ${what} '${path}': ${info.size} bytes do not fit in ${maxSize} bytes of RAM`,
     );
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = info.isFile ? Deno.readFileSync(path) : readAtMost(path, maxSize + 1);
-  } catch (error) {
-    throw new ConfigError(`Cannot read ${what} '${path}': ${reason(error)}`);
-  }
-  if (bytes.length === 0) throw new ConfigError(`Cannot load ${what} '${path}': it is empty`);
-  if (bytes.length > maxSize) {
-    throw new ConfigError(
-      `Cannot load ${what} '${path}': it holds more than the ${maxSize} bytes of RAM`,
-    );
-  }
-  return bytes;
+  return info;
 }
 
 /** Reads up to `limit` bytes from `path` (a device or FIFO, maybe endless like /dev/zero). */

@@ -8,7 +8,7 @@ import { LINUX_SLICE_MS, LINUX_WOKEN_SLICE_MS, LinuxVm } from "../api/linux_vm.t
 import type { RunResult } from "../api/vm.ts";
 import type { CliConfig, LinuxConfig } from "./args.ts";
 import { enterRawMode, escapedSource, EscapeFilter } from "./console_input.ts";
-import { readImageFile } from "./guest_file.ts";
+import { openImageFile, readImageFile } from "./guest_file.ts";
 import { wakeOnInput } from "./input_wake.ts";
 import { stdinSource } from "./stdin_source.ts";
 
@@ -35,7 +35,10 @@ export async function runLinux(
   stop: AbortSignal,
 ): Promise<LinuxRun> {
   // An ELF vmlinux holds sections that are never loaded: the loader, not the file size, checks RAM.
-  const kernel = readImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE);
+  // A regular file is read at offsets, straight into guest RAM, and closed once loaded.
+  const kernelFile = openImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE);
+  using _closeKernel = kernelFile instanceof Uint8Array ? undefined : kernelFile;
+  const kernel = kernelFile;
   const initrd = linux.initrdPath === undefined
     ? undefined
     : readImageFile(linux.initrdPath, "initrd", config.memSize);

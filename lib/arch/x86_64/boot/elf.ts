@@ -6,6 +6,7 @@
  */
 
 import { hex, sizeText, u64, viewOf } from "./_mem.ts";
+import { type ImageSource, readRange, toSource } from "./image_source.ts";
 
 // ELF64 layout: the System V gABI "ELF Header", "Program Header" and "Sections" chapters, and
 // the x86-64 psABI for EM_X86_64.
@@ -102,12 +103,20 @@ export function isElf(bytes: Uint8Array): boolean {
   return bytes.length >= 4 && ELF_MAGIC.every((b, i) => bytes[i] === b);
 }
 
-/** Checks the ELF header of an x86-64 vmlinux and returns its program headers. */
-function readHeaders(bytes: Uint8Array): Segment[] {
+/** The ELF header and the program headers of a vmlinux. */
+interface Headers {
+  /** The ELF header's bytes (up to {@link ELF64_EHDR_SIZE}). */
+  ehdr: Uint8Array;
+  segments: Segment[];
+}
+
+/** Checks the ELF header of an x86-64 vmlinux and returns it with its program headers. */
+function readHeaders(source: ImageSource): Headers {
+  const bytes = readRange(source, 0, ELF64_EHDR_SIZE);
   if (!isElf(bytes)) throw new Error("not an ELF file (no 7f 45 4c 46 magic)");
   if (bytes.length < ELF64_EHDR_SIZE) {
     throw new Error(
-      `truncated ELF: the file is ${bytes.length} bytes, the ELF64 header needs ${ELF64_EHDR_SIZE}`,
+      `truncated ELF: the file is ${source.length} bytes, the ELF64 header needs ${ELF64_EHDR_SIZE}`,
     );
   }
   if (bytes[EI_CLASS] !== ELFCLASS64) {
@@ -129,24 +138,26 @@ function readHeaders(bytes: Uint8Array): Segment[] {
   if (phentsize < ELF64_PHDR_SIZE) {
     throw new Error(`ELF program header size is ${phentsize}, expected ${ELF64_PHDR_SIZE}`);
   }
+  const table = readRange(source, phoff, phnum * phentsize);
+  const phdrs = viewOf(table);
   const segments: Segment[] = [];
   for (let i = 0; i < phnum; i++) {
-    const at = phoff + i * phentsize;
-    if (at + ELF64_PHDR_SIZE > bytes.length) {
+    const at = i * phentsize;
+    if (at + ELF64_PHDR_SIZE > table.length) {
       throw new Error(`truncated ELF: program header ${i} lies past the end of the file`);
     }
     segments.push({
       index: i,
-      type: view.getUint32(at + P_TYPE, true),
-      flags: view.getUint32(at + P_FLAGS, true),
-      offset: u64(view, at + P_OFFSET, `ELF segment ${i} p_offset`),
-      vaddr: view.getBigUint64(at + P_VADDR, true),
-      paddr: u64(view, at + P_PADDR, `ELF segment ${i} p_paddr`),
-      filesz: u64(view, at + P_FILESZ, `ELF segment ${i} p_filesz`),
-      memsz: u64(view, at + P_MEMSZ, `ELF segment ${i} p_memsz`),
+      type: phdrs.getUint32(at + P_TYPE, true),
+      flags: phdrs.getUint32(at + P_FLAGS, true),
+      offset: u64(phdrs, at + P_OFFSET, `ELF segment ${i} p_offset`),
+      vaddr: phdrs.getBigUint64(at + P_VADDR, true),
+      paddr: u64(phdrs, at + P_PADDR, `ELF segment ${i} p_paddr`),
+      filesz: u64(phdrs, at + P_FILESZ, `ELF segment ${i} p_filesz`),
+      memsz: u64(phdrs, at + P_MEMSZ, `ELF segment ${i} p_memsz`),
     });
   }
-  return segments;
+  return { ehdr: bytes, segments };
 }
 
 /**
@@ -155,8 +166,8 @@ function readHeaders(bytes: Uint8Array): Segment[] {
  * executable PT_LOAD whose virtual range holds e_entry (translated e_entry − p_vaddr + p_paddr),
  * a PT_LOAD whose physical range holds it (taken as is), any PT_LOAD whose virtual range holds it.
  */
-function physicalEntry(bytes: Uint8Array, loads: Segment[]): number {
-  const entry = viewOf(bytes).getBigUint64(E_ENTRY, true);
+function physicalEntry(ehdr: Uint8Array, loads: Segment[]): number {
+  const entry = viewOf(ehdr).getBigUint64(E_ENTRY, true);
   const inVirtual = (s: Segment) => entry >= s.vaddr && entry < s.vaddr + BigInt(s.memsz);
   const inPhysical = (s: Segment) => entry >= BigInt(s.paddr) && entry < BigInt(s.paddr + s.memsz);
   const exec = loads.find((s) => (s.flags & PF_X) !== 0 && inVirtual(s));
@@ -171,39 +182,45 @@ function physicalEntry(bytes: Uint8Array, loads: Segment[]): number {
  * Finds XEN_ELFNOTE_PHYS32_ENTRY in the PT_NOTE segments, else in the SHT_NOTE sections, and
  * returns the PVH entry (a 32-bit physical address) or undefined.
  */
-export function findPvhEntry(bytes: Uint8Array): number | undefined {
-  for (const s of readHeaders(bytes)) {
+export function findPvhEntry(image: Uint8Array | ImageSource): number | undefined {
+  const source = toSource(image);
+  const { ehdr, segments } = readHeaders(source);
+  for (const s of segments) {
     if (s.type !== PT_NOTE) continue;
-    const found = scanNotes(bytes, s.offset, s.filesz);
+    const found = scanNotes(source, s.offset, s.filesz);
     if (found !== undefined) return found;
   }
-  const view = viewOf(bytes);
+  const view = viewOf(ehdr);
   const shoff = u64(view, E_SHOFF, "ELF e_shoff");
   const shentsize = view.getUint16(E_SHENTSIZE, true);
   const shnum = view.getUint16(E_SHNUM, true);
   if (shoff === 0 || shentsize < ELF64_SHDR_SIZE) return undefined;
+  const table = readRange(source, shoff, shnum * shentsize);
+  const shdrs = viewOf(table);
   for (let i = 0; i < shnum; i++) {
-    const at = shoff + i * shentsize;
-    if (at + ELF64_SHDR_SIZE > bytes.length) {
+    const at = i * shentsize;
+    if (at + ELF64_SHDR_SIZE > table.length) {
       throw new Error(`truncated ELF: section header ${i} lies past the end of the file`);
     }
-    if (view.getUint32(at + SH_TYPE, true) !== SHT_NOTE) continue;
-    const offset = u64(view, at + SH_OFFSET, `ELF section ${i} sh_offset`);
-    const found = scanNotes(bytes, offset, u64(view, at + SH_SIZE, `ELF section ${i} sh_size`));
+    if (shdrs.getUint32(at + SH_TYPE, true) !== SHT_NOTE) continue;
+    const offset = u64(shdrs, at + SH_OFFSET, `ELF section ${i} sh_offset`);
+    const size = u64(shdrs, at + SH_SIZE, `ELF section ${i} sh_size`);
+    const found = scanNotes(source, offset, size);
     if (found !== undefined) return found;
   }
   return undefined;
 }
 
 /** Walks the notes in `[offset, offset + size)`: {namesz, descsz, type, name, desc}, 4-aligned. */
-function scanNotes(bytes: Uint8Array, offset: number, size: number): number | undefined {
-  if (offset + size > bytes.length) {
+function scanNotes(source: ImageSource, offset: number, size: number): number | undefined {
+  if (offset + size > source.length) {
     throw new Error(`truncated ELF: notes at ${hex(offset)}+${hex(size)} lie past the end`);
   }
+  const bytes = readRange(source, offset, size);
   const view = viewOf(bytes);
   const pad = (n: number) => (n + 3) & ~3;
-  const end = offset + size;
-  for (let at = offset; at + 12 <= end;) {
+  const end = size;
+  for (let at = 0; at + 12 <= end;) {
     const namesz = view.getUint32(at, true);
     const descsz = view.getUint32(at + 4, true);
     const type = view.getUint32(at + 8, true);
@@ -226,12 +243,14 @@ function scanNotes(bytes: Uint8Array, offset: number, size: number): number | un
 }
 
 /**
- * Loads an ELF64 x86-64 `vmlinux` into `memory` (guest RAM, index = guest-physical address):
- * each PT_LOAD's p_filesz bytes are copied to p_paddr and the rest up to p_memsz is zeroed.
+ * Loads an ELF64 x86-64 `vmlinux` (bytes or a {@link ImageSource}) into `memory` (guest RAM,
+ * index = guest-physical address): each PT_LOAD's p_filesz bytes are copied to p_paddr and the rest up to p_memsz is zeroed.
  * Throws a one-line error for a malformed or truncated file or a segment outside guest RAM.
  */
-export function loadElf(memory: Uint8Array, bytes: Uint8Array): ElfKernel {
-  const loads = readHeaders(bytes).filter((s) => s.type === PT_LOAD && s.memsz > 0);
+export function loadElf(memory: Uint8Array, image: Uint8Array | ImageSource): ElfKernel {
+  const source = toSource(image);
+  const { ehdr, segments } = readHeaders(source);
+  const loads = segments.filter((s) => s.type === PT_LOAD && s.memsz > 0);
   if (loads.length === 0) throw new Error("ELF has no PT_LOAD segment");
   for (const s of loads) {
     if (s.filesz > s.memsz) {
@@ -239,11 +258,11 @@ export function loadElf(memory: Uint8Array, bytes: Uint8Array): ElfKernel {
         `ELF segment ${s.index} has p_filesz ${hex(s.filesz)} larger than p_memsz ${hex(s.memsz)}`,
       );
     }
-    if (s.offset + s.filesz > bytes.length) {
+    if (s.offset + s.filesz > source.length) {
       throw new Error(
         `truncated ELF: segment ${s.index} (file bytes ${hex(s.offset)}-${
           hex(s.offset + s.filesz)
-        }) lies past the end of the file (${bytes.length} bytes)`,
+        }) lies past the end of the file (${source.length} bytes)`,
       );
     }
     if (s.paddr + s.memsz > memory.length) {
@@ -254,10 +273,11 @@ export function loadElf(memory: Uint8Array, bytes: Uint8Array): ElfKernel {
       );
     }
   }
-  const entry64 = physicalEntry(bytes, loads);
-  const pvhEntry = findPvhEntry(bytes);
+  const entry64 = physicalEntry(ehdr, loads);
+  const pvhEntry = findPvhEntry(source);
   for (const s of loads) {
-    memory.set(bytes.subarray(s.offset, s.offset + s.filesz), s.paddr);
+    // Straight from the source into guest RAM: no copy of the file in between.
+    source.readInto(s.offset, memory.subarray(s.paddr, s.paddr + s.filesz));
     memory.fill(0, s.paddr + s.filesz, s.paddr + s.memsz);
   }
   const loadEnd = Math.max(...loads.map((s) => s.paddr + s.memsz));

@@ -9,6 +9,7 @@ export * from "./bzimage.ts";
 export * from "./cmdline.ts";
 export * from "./e820.ts";
 export * from "./elf.ts";
+export * from "./image_source.ts";
 export * from "./initrd.ts";
 export * from "./kernel.ts";
 export * from "./mptable.ts";

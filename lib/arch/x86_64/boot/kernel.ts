@@ -5,8 +5,9 @@
  * @module
  */
 
-import { type BzImageKernel, isBzImage, loadBzImage } from "./bzimage.ts";
+import { type BzImageKernel, HDR_LIMIT, isBzImage, loadBzImage } from "./bzimage.ts";
 import { type ElfKernel, isElf, loadElf } from "./elf.ts";
+import { type ImageSource, readRange, toSource } from "./image_source.ts";
 
 /** A kernel loaded into guest RAM, by either loader. */
 export type LoadedKernel = ElfKernel | BzImageKernel;
@@ -34,12 +35,16 @@ export function detectKernel(bytes: Uint8Array): KernelFormat {
 }
 
 /**
- * Loads a vmlinux or bzImage into `memory` (guest RAM, index = guest-physical address) and
- * returns where it lies and its entry points. Errors are one line: truncated files, malformed
- * headers, a kernel larger than guest RAM.
+ * Loads a vmlinux or bzImage (bytes or a {@link ImageSource}) into `memory` (guest RAM, index =
+ * guest-physical address) and returns where it lies and its entry points. A vmlinux's segments
+ * go straight from the source into RAM; a bzImage (a few MB) is read whole. Errors are one line:
+ * truncated files, malformed headers, a kernel larger than guest RAM.
  */
-export function loadKernel(memory: Uint8Array, bytes: Uint8Array): LoadedKernel {
-  return detectKernel(bytes) === "elf" ? loadElf(memory, bytes) : loadBzImage(memory, bytes);
+export function loadKernel(memory: Uint8Array, image: Uint8Array | ImageSource): LoadedKernel {
+  const source = toSource(image);
+  if (detectKernel(readRange(source, 0, HDR_LIMIT)) === "elf") return loadElf(memory, source);
+  const bytes = image instanceof Uint8Array ? image : readRange(source, 0, source.length);
+  return loadBzImage(memory, bytes);
 }
 
 /** The kernel's limits for the command line and the initrd (defaults for a vmlinux). */
