@@ -26,6 +26,10 @@ export const CORE_SYMBOLS = {
   madvise: { parameters: ["pointer", "usize", "i32"], result: "i32" },
   /** int *__errno_location(void); */
   __errno_location: { parameters: [], result: "pointer" },
+} as const satisfies Deno.ForeignLibraryInterface;
+
+/** Error messages: bound only when an error is described (errno is read before that). */
+export const ERROR_SYMBOLS = {
   /** char *strerror(int errnum); */
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;
@@ -64,6 +68,7 @@ export const LIBC_SYMBOLS = {
   ...CORE_SYMBOLS,
   ...TIMER_SYMBOLS,
   ...STDIN_SYMBOLS,
+  ...ERROR_SYMBOLS,
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The bound functions of a symbol table. */
@@ -72,16 +77,17 @@ type Bound<T extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<T>["sym
 let symbols: Bound<typeof LIBC_SYMBOLS> | undefined;
 
 /**
- * The libc symbols. Binding costs ~0.1 ms a symbol at start-up, so the groups are bound apart
- * (one `Deno.dlopen` each): the core group on the first call, the others the first time one of
- * their symbols is looked up, so a run that never arms the kicker or reads stdin binds only the
- * core. The returned object is the same every time; the core entries are plain properties (KVM_RUN
+ * The libc symbols. Binding costs ~0.1 ms a symbol at start-up (~15 ms under an emulated CPU, the
+ * nested test host), so the groups are bound apart (one `Deno.dlopen` each): the core group on the
+ * first call, the others the first time one of their symbols is looked up, so a run that never
+ * arms the kicker, reads stdin or meets an error binds only the core. The returned object is the same every time; the core entries are plain properties (KVM_RUN
  * goes through one per exit).
  */
 export function libc(): Bound<typeof LIBC_SYMBOLS> {
   if (symbols) return symbols;
   const all: Record<string, unknown> = { ...Deno.dlopen("libc.so.6", CORE_SYMBOLS).symbols };
-  for (const group of [TIMER_SYMBOLS, STDIN_SYMBOLS] as Deno.ForeignLibraryInterface[]) {
+  const lazy = [TIMER_SYMBOLS, STDIN_SYMBOLS, ERROR_SYMBOLS] as Deno.ForeignLibraryInterface[];
+  for (const group of lazy) {
     let bound: Record<string, unknown> | undefined;
     for (const name of Object.keys(group)) {
       Object.defineProperty(all, name, {
