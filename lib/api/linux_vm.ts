@@ -24,6 +24,7 @@ import {
   MPTABLE_ADDRESS,
   placeInitrd,
   ramRegions,
+  toSource,
   writeBootParams,
   writeCmdline,
   writeMpTable,
@@ -77,8 +78,8 @@ export interface LinuxVmOptions {
    * offsets: a vmlinux's segments go straight into guest RAM).
    */
   kernel: Uint8Array | ImageSource;
-  /** An initrd/initramfs image. */
-  initrd?: Uint8Array;
+  /** An initrd/initramfs image, as bytes or as an {@link ImageSource} (read straight into RAM). */
+  initrd?: Uint8Array | ImageSource;
   /** The kernel command line. Default {@link DEFAULT_LINUX_CMDLINE}. */
   cmdline?: string;
   /** Guest RAM: bytes or "256M". Default 256 MiB. */
@@ -186,7 +187,7 @@ export class LinuxVm {
       );
       let initrd: { address: number; size: number } | undefined;
       if (options.initrd) {
-        const image = options.initrd;
+        const image = toSource(options.initrd);
         const address = wrap("initrd", () =>
           placeInitrd({
             memSize: low.length,
@@ -194,7 +195,7 @@ export class LinuxVm {
             initrdAddrMax: limits.initrdAddrMax,
             kernelEnd: this.kernel.loadEnd,
           }));
-        low.set(image, address);
+        image.readInto(0, low.subarray(address, address + image.length));
         initrd = { address, size: image.length };
       }
       const e820 = buildE820(memSize);

@@ -8,7 +8,7 @@ import { LINUX_SLICE_MS, LINUX_WOKEN_SLICE_MS, LinuxVm } from "../api/linux_vm.t
 import type { RunResult } from "../api/vm.ts";
 import type { CliConfig, LinuxConfig } from "./args.ts";
 import { enterRawMode, escapedSource, EscapeFilter } from "./console_input.ts";
-import { openImageFile, readImageFile } from "./guest_file.ts";
+import { ImageFile, openImageFile } from "./guest_file.ts";
 import { wakeOnInput } from "./input_wake.ts";
 import { stdinSource } from "./stdin_source.ts";
 
@@ -34,14 +34,14 @@ export async function runLinux(
   kvmPath: string,
   stop: AbortSignal,
 ): Promise<LinuxRun> {
+  // Regular files are read at offsets, straight into guest RAM, and closed once the VM is built.
   // An ELF vmlinux holds sections that are never loaded: the loader, not the file size, checks RAM.
-  // A regular file is read at offsets, straight into guest RAM, and closed once loaded.
-  const kernelFile = openImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE);
-  using _closeKernel = kernelFile instanceof Uint8Array ? undefined : kernelFile;
-  const kernel = kernelFile;
+  const kernel = openImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE);
+  using _kernelFile = kernel instanceof ImageFile ? kernel : undefined;
   const initrd = linux.initrdPath === undefined
     ? undefined
-    : readImageFile(linux.initrdPath, "initrd", config.memSize);
+    : openImageFile(linux.initrdPath, "initrd", config.memSize);
+  using _initrdFile = initrd instanceof ImageFile ? initrd : undefined;
   let quit = false;
   const filter = new EscapeFilter(() => {
     quit = true;
@@ -58,6 +58,8 @@ export async function runLinux(
     input: escapedSource(stdinSource(), filter),
     eagerOutput: Deno.stdout.isTerminal(),
   });
+  _kernelFile?.[Symbol.dispose]();
+  _initrdFile?.[Symbol.dispose]();
   const restore = enterRawMode();
   // Typed input signals the vCPU thread, so the slices can be long without making input wait.
   using wake = wakeOnInput();
