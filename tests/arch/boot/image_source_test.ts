@@ -45,7 +45,7 @@ Deno.test("image source: a vmlinux is read where its headers and segments are, n
   const source = recording(file);
   loadKernel(new Uint8Array(4 * MiB), source);
   const total = source.reads.reduce((sum, [, length]) => sum + length, 0);
-  // Headers are read more than once (detection, segments, notes): a few KiB over the loaded part.
+  // The first bytes are read twice (format detection, then the ELF header): a little over.
   assert.ok(total < 2 * loaded.length, `read ${total} bytes of a ${file.length}-byte file`);
   assert.ok(source.reads.every(([offset]) => offset < loaded.length), "nothing past the segments");
 });

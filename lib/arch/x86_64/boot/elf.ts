@@ -184,7 +184,11 @@ function physicalEntry(ehdr: Uint8Array, loads: Segment[]): number {
  */
 export function findPvhEntry(image: Uint8Array | ImageSource): number | undefined {
   const source = toSource(image);
-  const { ehdr, segments } = readHeaders(source);
+  return pvhEntryOf(source, readHeaders(source));
+}
+
+/** {@link findPvhEntry} on headers already read. */
+function pvhEntryOf(source: ImageSource, { ehdr, segments }: Headers): number | undefined {
   for (const s of segments) {
     if (s.type !== PT_NOTE) continue;
     const found = scanNotes(source, s.offset, s.filesz);
@@ -249,8 +253,8 @@ function scanNotes(source: ImageSource, offset: number, size: number): number | 
  */
 export function loadElf(memory: Uint8Array, image: Uint8Array | ImageSource): ElfKernel {
   const source = toSource(image);
-  const { ehdr, segments } = readHeaders(source);
-  const loads = segments.filter((s) => s.type === PT_LOAD && s.memsz > 0);
+  const headers = readHeaders(source);
+  const loads = headers.segments.filter((s) => s.type === PT_LOAD && s.memsz > 0);
   if (loads.length === 0) throw new Error("ELF has no PT_LOAD segment");
   for (const s of loads) {
     if (s.filesz > s.memsz) {
@@ -273,8 +277,8 @@ export function loadElf(memory: Uint8Array, image: Uint8Array | ImageSource): El
       );
     }
   }
-  const entry64 = physicalEntry(ehdr, loads);
-  const pvhEntry = findPvhEntry(source);
+  const entry64 = physicalEntry(headers.ehdr, loads);
+  const pvhEntry = pvhEntryOf(source, headers);
   for (const s of loads) {
     // Straight from the source into guest RAM: no copy of the file in between.
     source.readInto(s.offset, memory.subarray(s.paddr, s.paddr + s.filesz));
