@@ -80,8 +80,8 @@ let symbols: Bound<typeof LIBC_SYMBOLS> | undefined;
  * The libc symbols. Binding costs ~0.1 ms a symbol at start-up (~15 ms under an emulated CPU, the
  * nested test host), so the groups are bound apart (one `Deno.dlopen` each): the core group on the
  * first call, the others the first time one of their symbols is looked up, so a run that never
- * arms the kicker, reads stdin or meets an error binds only the core. The returned object is the same every time; the core entries are plain properties (KVM_RUN
- * goes through one per exit).
+ * arms the kicker, reads stdin or meets an error binds only the core. The returned object is the
+ * same every time; the core entries are plain properties (KVM_RUN goes through one per exit).
  */
 export function libc(): Bound<typeof LIBC_SYMBOLS> {
   if (symbols) return symbols;

@@ -29,12 +29,12 @@ export class ConsoleSink {
   /** Bytes the guest has written in total. */
   written = 0;
 
-  /** Sends output to `writer`, which must consume the bytes before returning. */
   readonly #eager: boolean;
 
   /**
-   * Collects bytes for `writer`. With `eager`, every byte is written at once (an interactive
-   * terminal: echo and prompts must not wait for a newline or the run slice's end).
+   * Sends output to `writer`, which must consume the bytes before returning. With `eager`, every
+   * byte is written at once (an interactive terminal: echo and prompts must not wait for a newline
+   * or the run slice's end).
    */
   constructor(writer: (bytes: Uint8Array) => void, eager = false) {
     this.#writer = writer;

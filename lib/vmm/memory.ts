@@ -53,9 +53,10 @@ function mapRam(size: number): Deno.PointerValue {
     check("munmap of guest memory slack", libc().munmap(end, tail));
   }
   const ram = Deno.UnsafePointer.create(aligned);
-  // Ask for huge pages even when the host's THP setting is "madvise" (Debian's default defrag):
-  // without it, page faults take 4 KiB pages whenever no free 2 MiB block is at hand, and every
-  // 4 KiB of guest RAM the guest touches first costs a nested page fault. Advice only: a host
+  // Ask for huge pages: where the host's THP setting is "madvise" (this machine, Ubuntu's
+  // default) an unadvised mapping gets 4 KiB pages only, and where it is "always" a fault may
+  // still fall back to 4 KiB pages (defrag "madvise" compacts only for advised ranges); then
+  // every 4 KiB the guest first touches costs its own nested page fault. Advice only: a host
   // without THP says EINVAL, and the RAM works the same.
   libc().madvise(ram, BigInt(size), MADV_HUGEPAGE);
   return ram;

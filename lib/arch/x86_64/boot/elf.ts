@@ -248,7 +248,8 @@ function scanNotes(source: ImageSource, offset: number, size: number): number | 
 
 /**
  * Loads an ELF64 x86-64 `vmlinux` (bytes or a {@link ImageSource}) into `memory` (guest RAM,
- * index = guest-physical address): each PT_LOAD's p_filesz bytes are copied to p_paddr and the rest up to p_memsz is zeroed.
+ * index = guest-physical address): each PT_LOAD's p_filesz bytes are copied to p_paddr and the
+ * rest up to p_memsz is zeroed.
  * Throws a one-line error for a malformed or truncated file or a segment outside guest RAM.
  */
 export function loadElf(memory: Uint8Array, image: Uint8Array | ImageSource): ElfKernel {
