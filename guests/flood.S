@@ -10,9 +10,9 @@
  *   (it holds every byte value, newlines included), then for k = 0 .. CHUNKS-1 stores k as a
  *   little-endian dword over buf[0..3] and writes the 4096 bytes to port 0xe9 with one
  *   REP OUTSB. Then HLT.
- * Exercises: console output under load: KVM_EXIT_IO with count > 1 (a real KVM batches up
- *   to a page per exit; kvm-pvm exits once per byte), the console sink's buffering and
- *   partial writes to a slow pipe. Every chunk is numbered, so a lost, doubled or reordered
+ * Exercises: console output under load: a million KVM_EXIT_IOs (KVM emulates REP OUTSB one
+ *   byte per exit: seen on kvm-pvm and on the nested host's KVM), the console sink's buffering
+ *   and partial writes to a slow pipe. Every chunk is numbered, so a lost, doubled or reordered
  *   chunk shows.
  * Expected: stdout = CHUNKS x 4096 bytes, chunk k = (k as 4 LE bytes) + buf[4..4095];
  *   exit status 0.

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { libc } from "../../lib/kvm/ffi.ts";
 import { GUESTS, MAIN, ROOT } from "../cli/_run.ts";
 
 export { GUESTS, MAIN, ROOT };
@@ -105,6 +106,31 @@ export function blockedWriting(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+const F_SETPIPE_SZ = 1031;
+
+/**
+ * Sets the capacity of the pipe on `pid`'s fd `fd` (e.g. a child's stdout) to `bytes` (at least
+ * a page) through this process's end of the same pipe, found in /proc/self/fd; returns the new
+ * capacity. Call it while the pipe holds fewer bytes than that (the kernel refuses with EBUSY).
+ */
+export function setPipeCapacity(pid: number, fd: number, bytes: number): number {
+  const pipe = Deno.readLinkSync(`/proc/${pid}/fd/${fd}`);
+  if (!pipe.startsWith("pipe:")) throw new Error(`fd ${fd} of ${pid} is ${pipe}, not a pipe`);
+  for (const entry of Deno.readDirSync("/proc/self/fd")) {
+    let target;
+    try {
+      target = Deno.readLinkSync(`/proc/self/fd/${entry.name}`);
+    } catch {
+      continue; // the fd that listed the directory, closed by now
+    }
+    if (target !== pipe) continue;
+    const capacity = libc().fcntl(Number(entry.name), F_SETPIPE_SZ, BigInt(bytes));
+    if (capacity < 0) throw new Error(`F_SETPIPE_SZ on ${pipe} failed`);
+    return capacity;
+  }
+  throw new Error(`this process holds no end of ${pipe}`);
 }
 
 /** The flood guest's output for `chunks` chunks (see guests/flood.S). */
