@@ -34,7 +34,7 @@ export interface ElfSpec {
 /** An ELF note: namesz, descsz, type, name (NUL, padded to 4), desc (padded to 4). */
 export function note(name: string, type: number, desc: Uint8Array): Uint8Array {
   const nameBytes = new TextEncoder().encode(name + "\0");
-  const pad = (n: number) => (n + 3) & ~3;
+  const pad = (n: number) => Math.ceil(n / 4) * 4;
   const out = new Uint8Array(12 + pad(nameBytes.length) + pad(desc.length));
   const v = new DataView(out.buffer);
   v.setUint32(0, nameBytes.length, true);

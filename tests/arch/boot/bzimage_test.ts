@@ -118,10 +118,21 @@ Deno.test("bzimage: errors", async (t) => {
       makeBzImage({ jump: 0x30 }),
       "bzImage setup header ends at 0x232 (0x202 + byte at 0x201), before cmdline_size",
     );
+    // Protocol 2.12+ headers hold pref_address and init_size: reading them from past a shorter
+    // header's end would take setup code for them, and the kernel would see other values.
+    fails(
+      makeBzImage({ jump: 0x3a }),
+      "bzImage setup header ends at 0x23c (0x202 + byte at 0x201), before init_size (0x260), " +
+        "which protocol 2.15 has",
+    );
   });
 
   await t.step("truncated files", () => {
     const file = makeBzImage();
+    fails(
+      file.slice(0, 0x207),
+      "truncated bzImage: the file is 519 bytes, it ends in its header",
+    );
     fails(
       file.slice(0, 0x240),
       "truncated bzImage: the file is 576 bytes, shorter than its header",

@@ -129,6 +129,11 @@ Deno.test("elf: errors", async (t) => {
       "kernel does not fit in guest RAM: ELF segment 0 needs [0x200000, 0x600000), guest RAM is 4 MiB",
     );
     fails(makeElf({ ...good, entry: 0x123n }), "ELF entry point 0x123 lies in no PT_LOAD segment");
+    fails(
+      makeElf({ ...good, entry: 0x7000n, segments: [{ ...good.segments[0], paddr: 0x7000 }] }),
+      "ELF segment 0 starts at 0x7000, below 1 MiB, where microvmm puts the boot structures " +
+        "(zero page, page tables, command line, MP table)",
+    );
   });
 
   await t.step("notes and section headers past the end of the file", () => {
@@ -155,5 +160,20 @@ Deno.test("elf: errors", async (t) => {
       "XEN_ELFNOTE_PHYS32_ENTRY has a 2-byte value, expected 4 or 8",
     );
     fails(withNote(le(2 ** 32, 8)), "PVH entry 0x100000000 is above 4 GiB");
+  });
+
+  await t.step("a note whose size would pad to a negative number in 32-bit maths", () => {
+    // namesz 0xfffffff0: `(n + 3) & ~3` gives -16, the walk would step back onto the same
+    // note forever. The note's name cannot fit, so the walk ends: no PVH entry, no hang.
+    const notes = new Uint8Array(16);
+    const view = new DataView(notes.buffer);
+    view.setUint32(0, 0xfffffff0, true);
+    view.setUint32(4, 4, true);
+    const file = makeElf({
+      ...good,
+      segments: [...good.segments, { type: 4, vaddr: 0n, paddr: 0, data: notes }],
+    });
+    assert.equal(findPvhEntry(file), undefined);
+    assert.equal(loadElf(ram(), file).pvhEntry, undefined);
   });
 });

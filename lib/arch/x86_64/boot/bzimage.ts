@@ -139,6 +139,9 @@ export function protocolText(version: number): string {
  */
 export function parseSetupHeader(bytes: Uint8Array): SetupHeader {
   if (!isBzImage(bytes)) throw new Error('not a bzImage (no "HdrS" at 0x202)');
+  if (bytes.length < HDR_VERSION + 2) {
+    throw new Error(`truncated bzImage: the file is ${bytes.length} bytes, it ends in its header`);
+  }
   const view = viewOf(bytes);
   const version = view.getUint16(HDR_VERSION, true);
   if (version < MIN_PROTOCOL) {
@@ -175,6 +178,12 @@ export function parseSetupHeader(bytes: Uint8Array): SetupHeader {
         `(need 2.12 for XLF_KERNEL_64)`,
     );
   }
+  if (end < HDR_INIT_SIZE + 4) {
+    throw new Error(
+      `bzImage setup header ends at ${hex(end)} (0x202 + byte at 0x201), before init_size ` +
+        `(0x260), which protocol ${protocolText(version)} has`,
+    );
+  }
   const xloadflags = view.getUint16(HDR_XLOADFLAGS, true);
   if ((xloadflags & XLF_KERNEL_64) === 0) {
     throw new Error(
@@ -189,7 +198,7 @@ export function parseSetupHeader(bytes: Uint8Array): SetupHeader {
     xloadflags,
     kernelAlignment: view.getUint32(HDR_KERNEL_ALIGNMENT, true),
     relocatable: bytes[HDR_RELOCATABLE_KERNEL] !== 0,
-    // pref_address and init_size are 2.10+, always present from 2.12 on.
+    // pref_address and init_size are 2.10+; the header was checked to reach them.
     prefAddress: u64(view, HDR_PREF_ADDRESS, "bzImage pref_address"),
     initSize: view.getUint32(HDR_INIT_SIZE, true),
     cmdlineSize: view.getUint32(HDR_CMDLINE_SIZE, true),

@@ -215,6 +215,9 @@ function pvhEntryOf(source: ImageSource, { ehdr, segments }: Headers): number | 
   return undefined;
 }
 
+/** Segments must start at or above this (1 MiB): below it are LINUX_LAYOUT's boot structures. */
+const BOOT_AREA_END = 0x100000;
+
 /** Walks the notes in `[offset, offset + size)`: {namesz, descsz, type, name, desc}, 4-aligned. */
 function scanNotes(source: ImageSource, offset: number, size: number): number | undefined {
   if (offset + size > source.length) {
@@ -222,7 +225,9 @@ function scanNotes(source: ImageSource, offset: number, size: number): number | 
   }
   const bytes = readRange(source, offset, size);
   const view = viewOf(bytes);
-  const pad = (n: number) => (n + 3) & ~3;
+  // Not `(n + 3) & ~3`: sizes are u32, and 32-bit bitwise maths turns those of 2 GiB and more
+  // negative (a note could then point back at itself: an endless walk).
+  const pad = (n: number) => Math.ceil(n / 4) * 4;
   const end = size;
   for (let at = 0; at + 12 <= end;) {
     const namesz = view.getUint32(at, true);
@@ -268,6 +273,12 @@ export function loadElf(memory: Uint8Array, image: Uint8Array | ImageSource): El
         `truncated ELF: segment ${s.index} (file bytes ${hex(s.offset)}-${
           hex(s.offset + s.filesz)
         }) lies past the end of the file (${source.length} bytes)`,
+      );
+    }
+    if (s.paddr < BOOT_AREA_END) {
+      throw new Error(
+        `ELF segment ${s.index} starts at ${hex(s.paddr)}, below 1 MiB, where microvmm puts ` +
+          `the boot structures (zero page, page tables, command line, MP table)`,
       );
     }
     if (s.paddr + s.memsz > memory.length) {
