@@ -11,7 +11,7 @@ import type { Regs, Sregs } from "../kvm/regs.ts";
 import { ConfigError } from "../vmm/config_error.ts";
 import { Machine } from "../vmm/machine.ts";
 import { pageAlign } from "../vmm/memory.ts";
-import { parseSize } from "../vmm/sizes.ts";
+import { checkByteCount, parseSize } from "../vmm/sizes.ts";
 import { statusOf } from "../vmm/exit_status.ts";
 import type { StopReason } from "../vmm/stop_reason.ts";
 import {
@@ -137,11 +137,12 @@ export class LinuxVm {
 
   /** Creates the VM, loads kernel, initrd and command line, and sets the vCPU at the entry. */
   constructor(options: LinuxVmOptions) {
-    const memSize = pageAlign(
+    const memSize = pageAlign(checkByteCount(
       typeof options.memory === "string"
         ? parseSize(options.memory, "memory")
         : options.memory ?? DEFAULT_LINUX_MEM_SIZE,
-    );
+      "memory",
+    ));
     if (memSize < 32 * 2 ** 20) {
       throw new ConfigError(`Cannot boot Linux in ${memSize} bytes of RAM: give it at least 32M`);
     }

@@ -14,7 +14,7 @@ import { Machine } from "../vmm/machine.ts";
 import type { StopReason } from "../vmm/stop_reason.ts";
 import { statusOf } from "../vmm/exit_status.ts";
 import { ConfigError } from "../vmm/config_error.ts";
-import { parseSize } from "../vmm/sizes.ts";
+import { checkByteCount, parseSize } from "../vmm/sizes.ts";
 import {
   checkFlatGuest,
   CPU_MODES,
@@ -81,7 +81,7 @@ function memorySize(option: number | string | undefined): number {
   const size = typeof option === "string"
     ? parseSize(option, "memory")
     : option ?? DEFAULT_MEM_SIZE;
-  if (!Number.isSafeInteger(size) || size < MIN_MEM_SIZE) {
+  if (checkByteCount(size, "memory") < MIN_MEM_SIZE) {
     throw new ConfigError(`memory: ${size} bytes is too small (at least 64K)`);
   }
   return pageAlign(size);

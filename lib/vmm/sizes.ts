@@ -46,3 +46,20 @@ export function parseAddress(text: string, what: string): number {
   }
   return value;
 }
+
+/**
+ * Checks a byte count given as a number through the API (e.g. `memory`): a whole number of
+ * bytes, at most 2^53 - 1, so that no NaN, fraction or rounded-off value reaches the VMM.
+ *
+ * @example
+ * ```ts
+ * import { checkByteCount } from "./sizes.ts";
+ * console.log(checkByteCount(65536, "memory")); // 65536
+ * ```
+ */
+export function checkByteCount(value: number, what: string): number {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new ConfigError(`${what}: ${value} is not a number of bytes (a whole number below 2^53)`);
+  }
+  return value;
+}

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CpuMode, Vm } from "../../mod.ts";
+import { type CpuMode, LinuxVm, Vm } from "../../mod.ts";
 import { READ_ONLY_SYSFS } from "../cli/_bad_inputs.ts";
 import { GUESTS } from "./_proc.ts";
 
@@ -70,6 +70,20 @@ export const API_BAD_INPUTS: ApiBadInput[] = [
       run: () => new Vm({ memory: "32K" }),
     },
     {
+      name: "a fractional size",
+      call: "new Vm({ memory: 1572864.5 })",
+      error: "ConfigError",
+      message: "memory: 1572864.5 is not a number of bytes (a whole number below 2^53)",
+      run: () => new Vm({ memory: 1572864.5 }),
+    },
+    {
+      name: "a size beyond exact numbers",
+      call: "new Vm({ memory: 2 ** 60 })",
+      error: "ConfigError",
+      message: "memory: 1152921504606847000 is not a number of bytes (a whole number below 2^53)",
+      run: () => new Vm({ memory: 2 ** 60 }),
+    },
+    {
       name: "a size that is not one",
       call: 'new Vm({ memory: "lots" })',
       error: "ConfigError",
@@ -118,6 +132,22 @@ export const API_BAD_INPUTS: ApiBadInput[] = [
       error: "KvmError",
       message: `open ${READ_ONLY_SYSFS} failed: EACCES (Permission denied)`,
       run: () => new Vm({ kvmPath: READ_ONLY_SYSFS }),
+    },
+  ]),
+  ...api("new LinuxVm()", [
+    {
+      name: "too little memory for Linux",
+      call: 'new LinuxVm({ kernel, memory: "16M" })',
+      error: "ConfigError",
+      message: "Cannot boot Linux in 16777216 bytes of RAM: give it at least 32M",
+      run: () => new LinuxVm({ kernel: HLT, memory: "16M" }),
+    },
+    {
+      name: "a memory size that is not a number",
+      call: "new LinuxVm({ kernel, memory: NaN })",
+      error: "ConfigError",
+      message: "memory: NaN is not a number of bytes (a whole number below 2^53)",
+      run: () => new LinuxVm({ kernel: HLT, memory: NaN }),
     },
   ]),
   ...api("vm.load()", [
