@@ -119,6 +119,15 @@ export const MAP_NORESERVE = 0x4000;
 /** madvise advice: back the range with transparent huge pages, compacting memory if needed. */
 export const MADV_HUGEPAGE = 14;
 
+/**
+ * Detaches `buffer`, a view of memory about to be unmapped: every typed array and DataView over
+ * it then has length 0 (reads give undefined, DataView access throws) instead of crashing the
+ * process with SIGSEGV. `transfer(0)` hands the memory to a new empty buffer: no copy.
+ */
+export function detachMapping(buffer: ArrayBuffer): void {
+  buffer.transfer(0);
+}
+
 /** errno names by number, for messages like "EACCES (Permission denied)". */
 export const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",

@@ -6,7 +6,7 @@
 
 import { EXIT_REASONS, IOCTLS, KVM_REGS, KVM_RUN, KVM_SREGS } from "./abi.ts";
 import { check, OwnedFd } from "./_fd.ts";
-import { EINTR, errno, libc, MAP_SHARED, PROT_READ, PROT_WRITE } from "./ffi.ts";
+import { detachMapping, EINTR, errno, libc, MAP_SHARED, PROT_READ, PROT_WRITE } from "./ffi.ts";
 import { KvmError } from "./error.ts";
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.ts";
 import { type CpuidEntry, encodeCpuid } from "./cpuid.ts";
@@ -180,6 +180,7 @@ export class VcpuFd {
   /** Unmaps `kvm_run` and closes the fd; safe to call twice. */
   [Symbol.dispose](): void {
     if (this.#runPointer) {
+      detachMapping(this.#runBytes!.buffer as ArrayBuffer);
       this.#runView = undefined;
       this.#runBytes = undefined;
       check(

@@ -6,6 +6,7 @@
 
 import { check } from "../kvm/_fd.ts";
 import {
+  detachMapping,
   errno,
   libc,
   MADV_HUGEPAGE,
@@ -142,9 +143,13 @@ export class GuestMemory {
     return this.bytes.slice(address, address + length);
   }
 
-  /** Unmaps guest RAM; safe to call twice. Views obtained earlier must not be used after. */
+  /**
+   * Unmaps guest RAM; safe to call twice. Views obtained earlier (`bytes`, `view` and arrays
+   * over them) are detached first: they then have length 0 instead of reaching unmapped memory.
+   */
   [Symbol.dispose](): void {
     if (!this.#pointer) return;
+    detachMapping(this.#bytes!.buffer as ArrayBuffer);
     this.#bytes = undefined;
     this.#view = undefined;
     check("munmap of guest memory", libc().munmap(this.#pointer, BigInt(this.size)));

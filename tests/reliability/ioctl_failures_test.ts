@@ -140,8 +140,13 @@ Deno.test("a disposed vCPU refuses KVM_RUN and its kvm_run with an error, not a 
   using kvm = Kvm.open();
   using vm = kvm.createVm();
   const vcpu = vm.createVcpu(0);
+  const [runView, runBytes] = [vcpu.runView, vcpu.runBytes];
   vcpu[Symbol.dispose]();
   vcpu[Symbol.dispose]();
+  // Views taken before are detached (reading unmapped kvm_run would be SIGSEGV).
+  assert.equal(runBytes.length, 0);
+  assert.equal(runBytes[8], undefined);
+  assert.throws(() => runView.getUint32(8, true), TypeError);
   assert.throws(() => vcpu.run(), { name: "Error", message: "Cannot run vCPU 0: it was disposed" });
   const disposed = { name: "Error", message: "Cannot use vCPU 0: it was disposed" };
   assert.throws(() => vcpu.getRegs(), disposed);

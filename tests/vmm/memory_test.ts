@@ -72,6 +72,22 @@ Deno.test("GuestMemory of 2 MiB or more starts on a 2 MiB host boundary (KVM hug
   }
 });
 
+Deno.test("views of guest RAM kept from before dispose are detached, not left on unmapped memory", () => {
+  // Reading unmapped memory would kill the test process with SIGSEGV, not fail an assertion.
+  const memory = new GuestMemory(64 * KIB);
+  const bytes = memory.bytes;
+  const view = memory.view;
+  const part = bytes.subarray(0x1000, 0x2000);
+  bytes[0x1000] = 7;
+  assert.equal(part[0], 7);
+  memory[Symbol.dispose]();
+  assert.equal(bytes.length, 0);
+  assert.equal(bytes[0x1000], undefined);
+  assert.equal(part.length, 0);
+  assert.equal(part[0], undefined);
+  assert.throws(() => view.getUint8(0x1000), TypeError);
+});
+
 Deno.test("GuestMemory can be disposed twice and throws when used afterwards", () => {
   const memory = new GuestMemory(64 * KIB);
   memory.write(0, Uint8Array.of(1));
