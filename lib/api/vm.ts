@@ -246,9 +246,13 @@ export class Vm {
     }
   }
 
-  /** The vCPU's general purpose registers (KVM_GET_REGS). */
+  /**
+   * The vCPU's general purpose registers (KVM_GET_REGS). Before the first run the mode is set
+   * up first, as for {@link setRegs}: they are the registers the guest will start with.
+   */
   getRegs(): Regs {
     this.#machine.check("read registers");
+    this.#prepare();
     return this.#machine.vcpu.getRegs();
   }
 
@@ -259,9 +263,10 @@ export class Vm {
     this.#machine.vcpu.setRegs(regs);
   }
 
-  /** The vCPU's special registers (KVM_GET_SREGS). */
+  /** The vCPU's special registers (KVM_GET_SREGS); before the first run, as for getRegs. */
   getSregs(): Sregs {
     this.#machine.check("read registers");
+    this.#prepare();
     return this.#machine.vcpu.getSregs();
   }
 

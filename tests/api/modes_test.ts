@@ -138,3 +138,20 @@ Deno.test("Vm.entry chooses where a guest of several images starts", () => {
   assert.equal(text(), "", "hello never ran");
   assert.equal(vm.getRegs().rip, 0x2001n);
 });
+
+Deno.test("registers read and changed before the first run are the ones the guest starts with", async (t) => {
+  // out 0xf4, al; hlt: the exit port ends the run with status AL, the same bytes in every mode.
+  for (const mode of ["real", "protected", "long"] as const) {
+    await t.step(mode, () => {
+      using vm = new Vm({ mode, output: () => {} });
+      vm.load(Uint8Array.of(0xe6, 0xf4, 0xf4));
+      const regs = vm.getRegs();
+      assert.equal(regs.rip, 0x1000n, "the entry, not the reset vector");
+      if (mode !== "real") assert.equal(vm.getSregs().cr0 & 1n, 1n, "CR0.PE already set");
+      vm.setRegs({ ...regs, rax: 5n });
+      const result = vm.run({ timeout: 5 });
+      assert.deepEqual(result.stop, { kind: "exit-device", status: 5 });
+      assert.equal(result.status, 5);
+    });
+  }
+});
