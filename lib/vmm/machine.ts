@@ -135,7 +135,7 @@ export class Machine {
         options.tick();
       }
     } finally {
-      this.#running = false;
+      this.#end();
     }
   }
 
@@ -160,7 +160,7 @@ export class Machine {
         if (this.control.aborted) return { kind: "aborted" };
       }
     } finally {
-      this.#running = false;
+      this.#end();
     }
   }
 
@@ -173,6 +173,16 @@ export class Machine {
     this.control.endOnSignal = false;
     this.#running = true;
     return timeout === undefined ? Infinity : performance.now() + timeout * 1000;
+  }
+
+  /**
+   * Marks the machine stopped. An abort() between slices (from a timer or a tick) set
+   * `immediate_exit` that no KVM_RUN consumed: cleared, or the next run would begin with a
+   * spurious KVM_EXIT_INTR.
+   */
+  #end(): void {
+    this.#running = false;
+    this.vcpu.setImmediateExit(false);
   }
 
   /**

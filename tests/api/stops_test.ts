@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { type CpuMode, describeStop, isCrash, type RunResult, Vm } from "../../mod.ts";
 import { assertResetRegisters, shutdownResetsVcpu } from "../cli/_run.ts";
+import { EXIT_REASONS } from "../../lib/kvm/abi.ts";
 
 const guest = (name: string) =>
   Deno.readFileSync(new URL(`../../guests/${name}.bin`, import.meta.url));
@@ -107,6 +108,19 @@ Deno.test("runAsync() runs to the guest's own stop, or to its timeout", async (t
     assert.deepEqual(result.stop, { kind: "timeout" });
     assert.equal(result.status, 124);
     assert.ok(performance.now() - started >= 200);
+  });
+  await t.step("an abort between slices leaves no pending kick for the next run", async () => {
+    // A timer runs only between slices, so this abort always lands there: it set immediate_exit
+    // with no KVM_RUN to consume it, and the next run began with a KVM_EXIT_INTR.
+    using vm = new Vm({ output: () => {} });
+    vm.load(Uint8Array.of(0xeb, 0xfe, 0xf4)); // 0x1000: jmp $; 0x1002: hlt
+    const timer = setTimeout(() => vm.abort(), 50);
+    assert.deepEqual((await vm.runAsync({ sliceMs: 10 })).stop, { kind: "aborted" });
+    clearTimeout(timer);
+    const intrBefore = vm.exits.byReason.get(EXIT_REASONS.KVM_EXIT_INTR) ?? 0;
+    vm.setRegs({ ...vm.getRegs(), rip: 0x1002n });
+    assert.deepEqual(vm.run().stop, { kind: "hlt" });
+    assert.equal(vm.exits.byReason.get(EXIT_REASONS.KVM_EXIT_INTR) ?? 0, intrBefore);
   });
   await t.step("an already aborted signal stops it at once", async () => {
     using vm = new Vm({ output: () => {} });
