@@ -91,11 +91,14 @@ export class VcpuFd {
    * Finishes an I/O exit without running the guest: KVM completes a port or MMIO access (moves
    * RIP past an OUT, puts an IN's data in RAX) only on the next KVM_RUN, so this runs KVM_RUN
    * once with `immediate_exit` set, as the KVM API advises before reading or saving state.
+   * Returns what that KVM_RUN returned: KVM_EXIT_INTR, or a further KVM_EXIT_IO/MMIO when the
+   * same instruction needs another access (REP MOVS from MMIO, an access KVM splits), whose
+   * request is then waiting in `kvm_run` for the caller to handle before the next KVM_RUN.
    */
-  completePendingIo(): void {
+  completePendingIo(): number {
     this.setImmediateExit(true);
     try {
-      this.run();
+      return this.run();
     } finally {
       this.setImmediateExit(false);
     }

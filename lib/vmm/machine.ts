@@ -189,7 +189,7 @@ export class Machine {
    * One run of the loop until `deadline` (reported as "timeout") or a stop. When the VM stops
    * right after an exit that KVM completes on re-entry (a port or MMIO access), the access is
    * completed, so registers read afterwards show the guest after that instruction on every kind
-   * of KVM. Only then: an extra KVM_RUN after other exits is useless, and inside the nested test
+   * of KVM (unless the instruction needs a further access: see RunControl.pendingExit). Only then: an extra KVM_RUN after other exits is useless, and inside the nested test
    * host one after every HLT froze the whole host within ~30 VMs.
    */
   #slice(deadline: number): StopReason {
@@ -200,9 +200,11 @@ export class Machine {
     if (deadline !== Infinity) this.#kicker ??= new VcpuKicker();
     try {
       const stop = runLoop(this.vcpu, this.#dispatcher, this.exits, this.control, this.#kicker);
-      const reason = this.control.lastExitReason;
-      if (reason === EXIT_REASONS.KVM_EXIT_IO || reason === EXIT_REASONS.KVM_EXIT_MMIO) {
-        this.vcpu.completePendingIo();
+      if (isIoExit(this.control.lastExitReason)) {
+        const next = this.vcpu.completePendingIo();
+        // The instruction wants another access: handled first thing in the next run, not now
+        // (the VM has stopped), and not lost (KVM would complete it with stale data).
+        if (isIoExit(next)) this.control.pendingExit = next;
       }
       return stop;
     } finally {
@@ -231,4 +233,9 @@ export class Machine {
     this.memory[Symbol.dispose]();
     this.kvm[Symbol.dispose]();
   }
+}
+
+/** Whether `reason` is a port or MMIO exit, which KVM completes on the next KVM_RUN. */
+function isIoExit(reason: number): boolean {
+  return reason === EXIT_REASONS.KVM_EXIT_IO || reason === EXIT_REASONS.KVM_EXIT_MMIO;
 }

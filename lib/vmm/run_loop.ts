@@ -22,6 +22,11 @@ export class RunControl {
   /** The reason of the last exit the loop saw (-1 before the first). */
   lastExitReason = -1;
   /**
+   * An I/O or MMIO exit that completing the previous run's last access produced (-1: none):
+   * its request is in `kvm_run`, and the next run handles it before entering the guest.
+   */
+  pendingExit = -1;
+  /**
    * Whether a signal that interrupts KVM_RUN before the deadline ends the run (as a "timeout" of
    * the slice) instead of re-entering the guest: set for sliced runs, so a stop signal or an
    * input wake-up is handled at once rather than at the slice's end.
@@ -56,7 +61,9 @@ export function runLoop(
     while (true) {
       if (control.stopRequest) return control.stopRequest;
       if (control.aborted) return { kind: "aborted" };
-      const reason = vcpu.run();
+      let reason = control.pendingExit;
+      if (reason === -1) reason = vcpu.run();
+      else control.pendingExit = -1;
       control.lastExitReason = reason;
       stats.countExit(reason);
       if (reason === EXIT_REASONS.KVM_EXIT_INTR) {
