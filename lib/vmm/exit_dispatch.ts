@@ -108,8 +108,7 @@ export class ExitDispatcher {
     const isWrite = view.getUint8(KVM_RUN.mmio_is_write) !== 0;
     const data = this.#scratch[length];
     const bytes = this.#bytes;
-    const counts = isWrite ? this.#stats.mmioWrites : this.#stats.mmioReads;
-    counts.set(address, (counts.get(address) ?? 0) + 1);
+    this.#stats.countMmio(isWrite, address);
     if (isWrite) {
       for (let b = 0; b < length; b++) data[b] = bytes[KVM_RUN.mmio_data + b];
       if (!this.#mmio.write(address, data)) this.#stats.unclaimedMmio++;

@@ -6,6 +6,9 @@
 
 import { exitReasonName } from "./exit_names.ts";
 
+/** How many distinct MMIO addresses ExitStats counts one by one, per direction. */
+export const MMIO_ADDRESSES_TRACKED = 4096;
+
 /** Counters updated by the exit loop without allocating. */
 export class ExitStats {
   /** Exits by KVM exit reason number. */
@@ -18,6 +21,11 @@ export class ExitStats {
   readonly mmioReads: Map<number, number> = new Map();
   /** MMIO writes by guest-physical address. */
   readonly mmioWrites: Map<number, number> = new Map();
+  /**
+   * MMIO accesses to addresses beyond the first {@link MMIO_ADDRESSES_TRACKED} distinct ones
+   * (per direction): counted here, so a guest sweeping MMIO cannot grow the maps without bound.
+   */
+  mmioUntracked = 0;
   /** Port accesses no device claimed. */
   unclaimedPort = 0;
   /** MMIO accesses no device claimed. */
@@ -29,6 +37,15 @@ export class ExitStats {
   countExit(reason: number): void {
     this.total++;
     this.byReason.set(reason, (this.byReason.get(reason) ?? 0) + 1);
+  }
+
+  /** Counts one MMIO access at `address`. */
+  countMmio(isWrite: boolean, address: number): void {
+    const counts = isWrite ? this.mmioWrites : this.mmioReads;
+    const count = counts.get(address);
+    if (count !== undefined) counts.set(address, count + 1);
+    else if (counts.size < MMIO_ADDRESSES_TRACKED) counts.set(address, 1);
+    else this.mmioUntracked++;
   }
 
   /** Formats the counts as the `--trace` report, one fact per line. */
@@ -50,6 +67,9 @@ export class ExitStats {
     }
     for (const [at, count] of sorted(this.mmioReads)) {
       lines.push(`  mmio read  ${hex(at, 8)}: ${count}`);
+    }
+    if (this.mmioUntracked) {
+      lines.push(`  mmio at further addresses (not counted one by one): ${this.mmioUntracked}`);
     }
     lines.push(`  unclaimed port accesses: ${this.unclaimedPort}`);
     lines.push(`  unclaimed MMIO accesses: ${this.unclaimedMmio}`);

@@ -17,7 +17,7 @@ import {
 } from "../../lib/kvm/abi.ts";
 import { Bus } from "../../lib/vmm/bus.ts";
 import { ExitDispatcher } from "../../lib/vmm/exit_dispatch.ts";
-import { ExitStats } from "../../lib/vmm/exit_stats.ts";
+import { ExitStats, MMIO_ADDRESSES_TRACKED } from "../../lib/vmm/exit_stats.ts";
 import { describeStop } from "../../lib/vmm/stop_reason.ts";
 
 /** A dispatcher over a fake `kvm_run` whose exit union is pre-filled with junk (0x5a). */
@@ -183,4 +183,18 @@ Deno.test("ExitStats counts exits by reason, port and address and formats the tr
       "  unclaimed MMIO accesses: 1",
     ].join("\n"),
   );
+});
+
+Deno.test("ExitStats counts a bounded number of MMIO addresses one by one, the rest together", () => {
+  // A guest sweeping MMIO once grew the maps by an entry per address until V8's Map limit
+  // (2^24 entries) made run() throw a RangeError.
+  const stats = new ExitStats();
+  for (let i = 0; i < MMIO_ADDRESSES_TRACKED + 10; i++) stats.countMmio(false, 0xd000_0000 + 8 * i);
+  stats.countMmio(false, 0xd000_0000); // a tracked address goes on counting
+  stats.countMmio(true, 0xe000_0000); // writes have their own map
+  assert.equal(stats.mmioReads.size, MMIO_ADDRESSES_TRACKED);
+  assert.equal(stats.mmioReads.get(0xd000_0000), 2);
+  assert.equal(stats.mmioWrites.get(0xe000_0000), 1);
+  assert.equal(stats.mmioUntracked, 10);
+  assert.match(stats.format(), /\n {2}mmio at further addresses \(not counted one by one\): 10\n/);
 });
