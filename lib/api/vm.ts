@@ -23,7 +23,7 @@ import {
   setupMode,
 } from "../arch/x86_64/modes.ts";
 import { DEFAULT_LOAD_ADDRESS, DEFAULT_MEM_SIZE, MIN_MEM_SIZE } from "../arch/x86_64/layout.ts";
-import { type BusDevice, dataToNumber, numberToData } from "../devices/device.ts";
+import { bigintToData, type BusDevice, dataToNumber, numberToData } from "../devices/device.ts";
 import { addStandardDevices, type StandardDevices } from "./standard_devices.ts";
 import { crashReport } from "./crash_report.ts";
 
@@ -59,20 +59,29 @@ export interface RunResult {
 
 /** A port or MMIO handler: either callback may be omitted (reads then return all ones). */
 export interface IoHandler {
-  /** Returns the value read at `offset` (1, 2, 4 or 8 bytes wide). */
-  read?(offset: number, size: number): number;
-  /** Receives the value written at `offset`. */
-  write?(offset: number, value: number, size: number): void;
+  /**
+   * Returns the value read at `offset` (1, 2, 4 or 8 bytes wide), truncated to `size` bytes;
+   * a bigint gives 8-byte reads their exact value above 2^53.
+   */
+  read?(offset: number, size: number): number | bigint;
+  /**
+   * Receives the value written at `offset`. `value` is exact up to 2^53 (an 8-byte write above
+   * that is rounded); `bytes` holds the access's exact little-endian bytes, valid only during
+   * the call (the buffer is reused).
+   */
+  write?(offset: number, value: number, size: number, bytes: Uint8Array): void;
 }
 
 function handlerDevice(handler: IoHandler): BusDevice {
   return {
     read(offset, data) {
       // No read callback: all ones, like an unclaimed port (-1 fills every byte with 0xff).
-      numberToData(handler.read ? handler.read(offset, data.length) : -1, data);
+      const value = handler.read ? handler.read(offset, data.length) : -1;
+      if (typeof value === "bigint") bigintToData(value, data);
+      else numberToData(value, data);
     },
     write(offset, data) {
-      handler.write?.(offset, dataToNumber(data), data.length);
+      handler.write?.(offset, dataToNumber(data), data.length, data);
     },
   };
 }

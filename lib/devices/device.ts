@@ -19,7 +19,10 @@ export interface BusDevice {
   write(offset: number, data: Uint8Array): void;
 }
 
-/** Reads `data` (1, 2, 4 or 8 little-endian bytes) as an unsigned number (8 bytes: low 53 bits). */
+/**
+ * Reads `data` (1, 2, 4 or 8 little-endian bytes) as an unsigned number: exact up to 2^53, an
+ * 8-byte value above that rounded to the nearest double.
+ */
 export function dataToNumber(data: Uint8Array): number {
   let value = 0;
   for (let i = data.length - 1; i >= 0; i--) value = value * 256 + data[i];
@@ -32,5 +35,14 @@ export function numberToData(value: number, data: Uint8Array): void {
   for (let i = 0; i < data.length; i++) {
     data[i] = v & 0xff;
     v = Math.floor(v / 256);
+  }
+}
+
+/** Writes `value` into `data` as little-endian bytes, truncating to `data.length` bytes. */
+export function bigintToData(value: bigint, data: Uint8Array): void {
+  let v = BigInt.asUintN(64, value);
+  for (let i = 0; i < data.length; i++) {
+    data[i] = Number(v & 0xffn);
+    v >>= 8n;
   }
 }

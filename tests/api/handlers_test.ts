@@ -95,6 +95,25 @@ Deno.test("addMmioHandler() at 0xd0000000 sees the mmio guest's accesses", () =>
   assert.deepEqual([...result.exits.mmioReads], [[0xd000_0008, 1]]);
 });
 
+Deno.test("8-byte MMIO values above 2^53 are exact through bigint reads and the write's bytes", () => {
+  // mov rax, [0xd0000000]; mov [0xd0000008], rax; hlt (movabs with 64-bit addresses)
+  const guest = Uint8Array.of(
+    ...[0x48, 0xa1, 0x00, 0x00, 0x00, 0xd0, 0x00, 0x00, 0x00, 0x00],
+    ...[0x48, 0xa3, 0x08, 0x00, 0x00, 0xd0, 0x00, 0x00, 0x00, 0x00],
+    0xf4,
+  );
+  using vm = new Vm({ mode: "long", output: () => {} });
+  const writes: [number, number, number, string][] = [];
+  vm.addMmioHandler(0xd000_0000, 0x10, {
+    read: (_offset, size) => (assert.equal(size, 8), 0x8000_0000_0000_0001n),
+    write: (offset, value, size, bytes) => writes.push([offset, value, size, hex([...bytes])]),
+  });
+  vm.load(guest);
+  assert.deepEqual(vm.run({ timeout: 10 }).stop, { kind: "hlt" });
+  assert.equal(vm.getRegs().rax, 0x8000_0000_0000_0001n, "the bigint's exact value");
+  assert.deepEqual(writes, [[8, 2 ** 63, 8, "01 00 00 00 00 00 00 80"]]);
+});
+
 Deno.test("unclaimed MMIO reads as ff ff ff ff and writes are dropped", () => {
   const { vm, bytes } = capturing("protected");
   using _ = vm;
