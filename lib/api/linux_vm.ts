@@ -46,7 +46,7 @@ import type { Serial } from "../devices/serial.ts";
 import { addStandardDevices, type StandardDevices } from "./standard_devices.ts";
 import { crashReport } from "./crash_report.ts";
 import { type BootProtocol, DEFAULT_LINUX_MEM_SIZE } from "./linux_options.ts";
-import type { RunResult } from "./vm.ts";
+import { checkRunOptions, type RunResult } from "./vm.ts";
 
 export { BOOT_PROTOCOLS, type BootProtocol, DEFAULT_LINUX_MEM_SIZE } from "./linux_options.ts";
 
@@ -290,6 +290,7 @@ export class LinuxVm {
   async run(
     options: { timeout?: number; signal?: AbortSignal; sliceMs?: number } = {},
   ): Promise<RunResult> {
+    checkRunOptions(options.timeout, options.sliceMs);
     const onAbort = () => this.abort();
     options.signal?.addEventListener("abort", onAbort);
     try {

@@ -86,6 +86,22 @@ function handlerDevice(handler: IoHandler): BusDevice {
   };
 }
 
+/**
+ * Throws a ConfigError unless `timeout` (seconds) is ≥ 0 (Infinity: no limit) and `sliceMs` is
+ * finite and > 0.
+ */
+export function checkRunOptions(timeout: number | undefined, sliceMs?: number): void {
+  if (timeout !== undefined && !(timeout >= 0)) {
+    throw new ConfigError(`timeout: ${timeout} is not a number of seconds (0 or more)`);
+  }
+  if (sliceMs !== undefined && !(Number.isFinite(sliceMs) && sliceMs > 0)) {
+    throw new ConfigError(`sliceMs: ${sliceMs} is not a number of milliseconds (more than 0)`);
+  }
+}
+
+/** The x86 I/O port space: ports 0x0-0xffff. */
+const PORT_SPACE = 0x10000;
+
 function memorySize(option: number | string | undefined): number {
   const size = typeof option === "string"
     ? parseSize(option, "memory")
@@ -175,6 +191,11 @@ export class Vm {
   /** Puts `handler` on ports `[port, port + length)`. Throws if another device is there. */
   addPortHandler(port: number, length: number, handler: IoHandler): void {
     this.#machine.check("add a port handler");
+    if (port + length > PORT_SPACE) {
+      throw new ConfigError(
+        `Cannot add port handler at 0x${port.toString(16)}+${length}: ports end at 0xffff`,
+      );
+    }
     this.ports.insert(port, length, `port handler 0x${port.toString(16)}`, handlerDevice(handler));
   }
 
@@ -229,6 +250,7 @@ export class Vm {
   /** Runs the guest until it stops (HLT, exit port, crash, timeout or abort). */
   run(options: RunOptions = {}): RunResult {
     this.#machine.check("run");
+    checkRunOptions(options.timeout);
     this.#prepare();
     const stop = this.#machine.run({ timeout: options.timeout });
     return { stop, status: statusOf(stop), exits: this.exits };
@@ -242,6 +264,7 @@ export class Vm {
     options: RunOptions & { signal?: AbortSignal; sliceMs?: number } = {},
   ): Promise<RunResult> {
     this.#machine.check("run");
+    checkRunOptions(options.timeout, options.sliceMs);
     this.#prepare();
     const onAbort = () => this.abort();
     options.signal?.addEventListener("abort", onAbort);

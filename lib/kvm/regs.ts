@@ -121,7 +121,12 @@ export function encodeRegs(regs: Regs): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(KVM_REGS.size);
   const view = new DataView(bytes.buffer);
   for (const name of REG_NAMES) {
-    view.setBigUint64(KVM_REGS[name], BigInt.asUintN(64, regs[name]), true);
+    const value: unknown = regs[name];
+    if (typeof value !== "bigint") {
+      const shown = typeof value === "number" ? `the number ${value}` : String(value);
+      throw new TypeError(`Cannot set registers: ${name} is ${shown}, not a bigint`);
+    }
+    view.setBigUint64(KVM_REGS[name], BigInt.asUintN(64, value), true);
   }
   return bytes;
 }

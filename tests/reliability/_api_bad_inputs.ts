@@ -227,6 +227,13 @@ export const API_BAD_INPUTS: ApiBadInput[] = [
       }),
     },
     {
+      name: "a port handler past the last port",
+      call: "vm.addPortHandler(0xfffe, 4, {})",
+      error: "ConfigError",
+      message: "Cannot add port handler at 0xfffe+4: ports end at 0xffff",
+      run: withVm({}, (vm) => vm.addPortHandler(0xfffe, 4, {})),
+    },
+    {
       name: "a handler that throws: its error comes out of run()",
       call: 'vm.run(), write: () => { throw new Error("handler failed") }',
       error: "Error",
@@ -237,6 +244,34 @@ export const API_BAD_INPUTS: ApiBadInput[] = [
     },
   ]),
   ...api("running", [
+    {
+      name: "a timeout that is not a number",
+      call: "vm.run({ timeout: NaN })",
+      error: "ConfigError",
+      message: "timeout: NaN is not a number of seconds (0 or more)",
+      run: withVm({}, (vm) => vm.run({ timeout: NaN })),
+    },
+    {
+      name: "a negative timeout",
+      call: "vm.run({ timeout: -1 })",
+      error: "ConfigError",
+      message: "timeout: -1 is not a number of seconds (0 or more)",
+      run: withVm({}, (vm) => vm.run({ timeout: -1 })),
+    },
+    {
+      name: "a slice of no time",
+      call: "vm.runAsync({ sliceMs: 0 })",
+      error: "ConfigError",
+      message: "sliceMs: 0 is not a number of milliseconds (more than 0)",
+      run: withVm({}, (vm) => vm.runAsync({ sliceMs: 0 })),
+    },
+    {
+      name: "a register that is not a bigint",
+      call: "vm.setRegs({ ...vm.getRegs(), rip: 0x1000 })",
+      error: "TypeError",
+      message: "Cannot set registers: rip is the number 4096, not a bigint",
+      run: withVm({}, (vm) => vm.setRegs({ ...vm.getRegs(), rip: 0x1000 as unknown as bigint })),
+    },
     {
       name: "run() from inside a handler",
       call: "vm.run() in a handler",

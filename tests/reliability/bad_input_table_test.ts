@@ -104,7 +104,21 @@ Deno.test("every API row throws its error with its exact message", async (t) => 
     await t.step({
       name: `${row.group}: ${row.name}`,
       ignore: row.pvmOnly && !isPvmHost(),
-      fn: () => assert.throws(() => row.run(), { name: row.error, message: row.message }),
+      fn: async () => {
+        const expected = { name: row.error, message: row.message };
+        let result: unknown;
+        try {
+          result = row.run();
+        } catch (error) {
+          assert.throws(() => {
+            throw error;
+          }, expected);
+          return;
+        }
+        // An async call (runAsync) rejects instead of throwing.
+        assert.ok(result instanceof Promise, "the call neither threw nor returned a promise");
+        await assert.rejects(result, expected);
+      },
     });
   }
 });
