@@ -288,7 +288,13 @@ export class LinuxVm {
    * with an input wake-up (lib/cli/input_wake.ts) slices can be long and input still immediate.
    */
   async run(
-    options: { timeout?: number; signal?: AbortSignal; sliceMs?: number } = {},
+    options: {
+      timeout?: number;
+      signal?: AbortSignal;
+      sliceMs?: number;
+      /** Called between slices, before console input is polled (host-side input work). */
+      tick?: () => void;
+    } = {},
   ): Promise<RunResult> {
     checkRunOptions(options.timeout, options.sliceMs);
     const onAbort = () => this.abort();
@@ -298,6 +304,7 @@ export class LinuxVm {
         .runAsync({
           timeout: options.timeout,
           tick: () => {
+            options.tick?.();
             this.com1.pollInput();
             if (this.#haltedForever()) this.#machine.control.requestStop({ kind: "hlt" });
           },

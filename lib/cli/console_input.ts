@@ -47,18 +47,55 @@ export class EscapeFilter {
   }
 }
 
-/** Wraps a byte source so escapes are handled before bytes reach the guest. */
-export function escapedSource(
-  source: () => number | null,
-  filter: EscapeFilter,
-): () => number | null {
-  return () => {
-    while (true) {
-      const byte = source();
-      if (byte === null) return null;
-      const passed = filter.filter(byte);
-      if (passed !== null) return passed;
+/** How many typed bytes wait for the guest at most; then stdin is left unread, as in QEMU. */
+export const INPUT_QUEUE_LIMIT = 4096;
+
+/**
+ * Console input with escapes handled on the host side: {@link pump} reads what the source has
+ * now, acts on escapes at once and queues the other bytes; {@link next} hands them to the guest.
+ * So Ctrl-A x works even while the guest reads nothing (wedged, or still booting with its UART's
+ * receive buffer full), which filtering bytes only as the UART takes them did not.
+ *
+ * @example
+ * ```ts
+ * import { EscapeFilter, EscapedInput } from "./console_input.ts";
+ * const typed = [0x61, 0x01, 0x78];
+ * let quit = false;
+ * const input = new EscapedInput(() => typed.shift() ?? null, new EscapeFilter(() => quit = true));
+ * input.pump(); // the guest has taken nothing yet
+ * console.log(quit, input.next(), input.next()); // true 97 null
+ * ```
+ */
+export class EscapedInput {
+  readonly #source: () => number | null;
+  readonly #filter: EscapeFilter;
+  #queue: number[] = [];
+  #head = 0;
+
+  /** Reads bytes from `source` (non-blocking), escapes handled by `filter`. */
+  constructor(source: () => number | null, filter: EscapeFilter) {
+    this.#source = source;
+    this.#filter = filter;
+  }
+
+  /** Reads every byte the source has now (up to the queue's limit), handling escapes. */
+  pump(): void {
+    if (this.#head > 0 && this.#head === this.#queue.length) {
+      this.#queue = [];
+      this.#head = 0;
     }
+    while (this.#queue.length - this.#head < INPUT_QUEUE_LIMIT) {
+      const byte = this.#source();
+      if (byte === null) return;
+      const passed = this.#filter.filter(byte);
+      if (passed !== null) this.#queue.push(passed);
+    }
+  }
+
+  /** The next byte for the guest, or null when none is waiting (pumps first when empty). */
+  readonly next = (): number | null => {
+    if (this.#head === this.#queue.length) this.pump();
+    return this.#head < this.#queue.length ? this.#queue[this.#head++] : null;
   };
 }
 

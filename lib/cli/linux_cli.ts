@@ -7,7 +7,7 @@
 import { LINUX_SLICE_MS, LINUX_WOKEN_SLICE_MS, LinuxVm } from "../api/linux_vm.ts";
 import type { RunResult } from "../api/vm.ts";
 import type { CliConfig, LinuxConfig } from "./args.ts";
-import { enterRawMode, escapedSource, EscapeFilter } from "./console_input.ts";
+import { enterRawMode, EscapedInput, EscapeFilter } from "./console_input.ts";
 import { ImageFile, openImageFile } from "./guest_file.ts";
 import { wakeOnInput } from "./input_wake.ts";
 import { stdinSource } from "./stdin_source.ts";
@@ -43,10 +43,14 @@ export async function runLinux(
     : openImageFile(linux.initrdPath, "initrd", config.memSize);
   using _initrdFile = initrd instanceof ImageFile ? initrd : undefined;
   let quit = false;
-  const filter = new EscapeFilter(() => {
-    quit = true;
-    guest.abort();
-  });
+  // Escapes are seen as soon as they are typed, whether or not the guest takes input.
+  const input = new EscapedInput(
+    stdinSource(),
+    new EscapeFilter(() => {
+      quit = true;
+      guest.abort();
+    }),
+  );
   const guest: LinuxVm = new LinuxVm({
     kernel,
     initrd,
@@ -55,7 +59,7 @@ export async function runLinux(
     boot: linux.boot,
     cpuidMask: linux.cpuidMask,
     kvmPath,
-    input: escapedSource(stdinSource(), filter),
+    input: input.next,
     eagerOutput: Deno.stdout.isTerminal(),
   });
   _kernelFile?.[Symbol.dispose]();
@@ -68,6 +72,7 @@ export async function runLinux(
       timeout: config.timeout,
       signal: stop,
       sliceMs: wake.active ? LINUX_WOKEN_SLICE_MS : LINUX_SLICE_MS,
+      tick: () => input.pump(),
     });
     return { vm: guest, result, quit };
   } catch (error) {

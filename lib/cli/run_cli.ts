@@ -38,7 +38,8 @@ const encoder = new TextEncoder();
 const ENOTTY = 25;
 
 function printError(line: string): void {
-  Deno.stderr.writeSync(encoder.encode(`microvmm: ${line}\n`));
+  // One line, always: a newline inside (say, from an option's value) is shown as \n.
+  Deno.stderr.writeSync(encoder.encode(`microvmm: ${line.replaceAll("\n", "\\n")}\n`));
 }
 
 /** True for the calls that fail when guest RAM is too large for the host (mmap, memslot). */
@@ -99,10 +100,15 @@ function report(
   } else if (result.stop.kind === "timeout") {
     printError(`guest timed out after ${config.timeout} s`);
   }
+  printTrace(result, config);
+  return signal !== undefined ? 128 + STOP_SIGNALS[signal] : result.status;
+}
+
+/** With --trace, the exit counts of `result` on stderr. */
+function printTrace(result: RunResult, config: CliConfig): void {
   if (config.trace) {
     Deno.stderr.writeSync(encoder.encode(`microvmm trace: ${result.exits.format()}\n`));
   }
-  return signal !== undefined ? 128 + STOP_SIGNALS[signal] : result.status;
 }
 
 /**
@@ -140,6 +146,7 @@ export async function runCli(args: string[]): Promise<number> {
       using _vm = run.vm;
       if (run.quit) {
         printError("quit (Ctrl-A x)");
+        printTrace(run.result, config);
         return EXIT_STATUS.OK;
       }
       return report(run.result, config, (stop) => run.vm.crashReport(stop), signals.received);

@@ -44,3 +44,20 @@ for (const group of GROUPS) {
     await runCases(t, rows.map((row) => toCase(row, tmp.path)));
   });
 }
+
+Deno.test("a newline inside a bad value or file name stays on the one error line, as \\n", async (t) => {
+  await runCases(t, [{
+    name: "--mem with a newline",
+    args: ["--mem", "1\nx"],
+    check: (run) =>
+      assertOneLineError(
+        run,
+        'microvmm: --mem: "1\\nx" is not a size (use e.g. 2M, 64M, 1G) (see microvmm --help)',
+        2,
+      ),
+  }, {
+    name: "a guest file name with a newline",
+    args: ["no\nsuch.bin"],
+    check: (run) => assertOneLineError(run, /^microvmm: .*no\\nsuch\.bin/, 2),
+  }]);
+});
