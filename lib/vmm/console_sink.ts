@@ -5,7 +5,11 @@
  * @module
  */
 
+import { libc } from "../kvm/ffi.ts";
+
 const CAPACITY = 4096;
+const STDOUT_FD = 1;
+const POLLOUT = 0x4;
 const NEWLINE = 0x0a;
 
 /**
@@ -59,19 +63,29 @@ export class ConsoleSink {
 
 /**
  * A writer for {@link ConsoleSink} that writes everything to a Deno file (stdout by default),
- * handling partial writes. When writing fails (the reader went away, the disk is full), the
- * guest keeps running and its further output is dropped; any failure but a broken pipe is
- * reported once through `warn` (default: one line on stderr).
+ * handling partial writes. A non-blocking file (another program set O_NONBLOCK on a shared
+ * pipe) that is full is waited for with `waitWritable` (default: poll(2) on stdout), as a
+ * blocking write would. When writing fails (the reader went away, the disk is full), the guest
+ * keeps running and its further output is dropped; any failure but a broken pipe is reported
+ * once through `warn` (default: one line on stderr).
  */
 export function fileWriter(
   file: { writeSync(p: Uint8Array): number } = Deno.stdout,
   warn: (line: string) => void = (line) => console.error(line),
+  waitWritable: () => void = () => waitUntilWritable(STDOUT_FD),
 ): (bytes: Uint8Array) => void {
   let broken = false;
   return (bytes) => {
     if (broken) return;
     try {
-      for (let done = 0; done < bytes.length;) done += file.writeSync(bytes.subarray(done));
+      for (let done = 0; done < bytes.length;) {
+        try {
+          done += file.writeSync(bytes.subarray(done));
+        } catch (error) {
+          if (!(error instanceof Deno.errors.WouldBlock)) throw error;
+          waitWritable();
+        }
+      }
     } catch (error) {
       broken = true;
       if (!(error instanceof Deno.errors.BrokenPipe)) {
@@ -81,4 +95,13 @@ export function fileWriter(
       }
     }
   };
+}
+
+/** Blocks until `fd` can take a write (or reports an error, which the next write then gives). */
+function waitUntilWritable(fd: number): void {
+  const pollfd = new Uint8Array(8); // struct pollfd { int fd; short events; short revents; }
+  const view = new DataView(pollfd.buffer);
+  view.setInt32(0, fd, true);
+  view.setInt16(4, POLLOUT, true);
+  libc().poll(pollfd, 1n, -1);
 }

@@ -92,6 +92,30 @@ Deno.test("fileWriter drops output after a write fails, warning unless the pipe 
     write(Uint8Array.of(2));
     assert.equal(calls, 1);
   });
+  await t.step("WouldBlock (a full non-blocking pipe) waits and retries: nothing dropped", () => {
+    // Output used to be dropped for good, with status 0, when another program had set
+    // O_NONBLOCK on the pipe microvmm writes to.
+    const written: number[] = [];
+    let refusals = 2;
+    let waits = 0;
+    const write = fileWriter(
+      {
+        writeSync(p: Uint8Array): number {
+          if (refusals > 0) {
+            refusals--;
+            throw new Deno.errors.WouldBlock("Resource temporarily unavailable (os error 11)");
+          }
+          written.push(p[0]);
+          return 1;
+        },
+      },
+      (line) => assert.fail(`unexpected warning: ${line}`),
+      () => waits++,
+    );
+    write(Uint8Array.of(1, 2, 3));
+    assert.deepEqual(written, [1, 2, 3]);
+    assert.equal(waits, 2);
+  });
   await t.step("any other error is reported once, then output is dropped", () => {
     let calls = 0;
     const warnings: string[] = [];
