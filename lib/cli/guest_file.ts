@@ -36,14 +36,17 @@ export function readImageFile(path: string, what: string, maxSize: number): Uint
 /**
  * Opens an image like {@link readImageFile}, but a regular file stays open and is read at
  * offsets ({@link ImageFile}), so a loader copies only what it needs straight into guest RAM;
- * anything else (a FIFO, a device) is read into memory as before.
+ * anything else (a FIFO, a device) is read into memory as before. With `loaderChecksSize`, a
+ * regular file of any size is opened (a vmlinux's debug sections may make it larger than RAM;
+ * the loader checks what it loads) and `maxSize` bounds only what is read from anything else.
  */
 export function openImageFile(
   path: string,
   what: string,
   maxSize: number,
+  loaderChecksSize = false,
 ): ImageFile | Uint8Array {
-  const info = statImage(path, what, maxSize);
+  const info = statImage(path, what, loaderChecksSize ? Infinity : maxSize);
   if (!info.isFile) return readImageFile(path, what, maxSize);
   try {
     return new ImageFile(Deno.openSync(path), info.size, path, what);

@@ -12,7 +12,7 @@ import { ImageFile, openImageFile } from "./guest_file.ts";
 import { wakeOnInput } from "./input_wake.ts";
 import { stdinSource } from "./stdin_source.ts";
 
-/** The largest kernel file read (1 GiB). */
+/** The most read of a kernel that is not a regular file (a pipe, a device): 1 GiB. */
 const MAX_KERNEL_FILE = 2 ** 30;
 
 /** What a Linux run ended with, for the caller to report. */
@@ -36,7 +36,7 @@ export async function runLinux(
 ): Promise<LinuxRun> {
   // Regular files are read at offsets, straight into guest RAM, and closed once the VM is built.
   // An ELF vmlinux holds sections that are never loaded: the loader, not the file size, checks RAM.
-  const kernel = openImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE);
+  const kernel = openImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE, true);
   using _kernelFile = kernel instanceof ImageFile ? kernel : undefined;
   const initrd = linux.initrdPath === undefined
     ? undefined

@@ -1,5 +1,5 @@
 /**
- * The `--kernel` console's escapes (Ctrl-A x, Ctrl-A Ctrl-A) through the whole Linux CLI path,
+ * The `--kernel` console's escapes (Ctrl-A x, Ctrl-A Ctrl-A), --trace and kernel file sizes through the Linux CLI path,
  * with two tiny PVH "kernels" built here that run on every KVM, kvm-pvm included (a real Linux
  * needs the nested host: tests/linux/). Each is one PT_LOAD at 1 MiB and a PHYS32_ENTRY note.
  *
@@ -42,7 +42,7 @@ const ECHO = [
   0xf4, // 22: hlt
 ];
 
-Deno.test("--kernel console escapes", async (t) => {
+Deno.test("--kernel with tiny PVH kernels: console escapes, --trace, a file over 1 GiB", async (t) => {
   using dir = new TempDir();
   const spin = dir.file("spin.elf", pvhKernel(SPIN));
   const echo = dir.file("echo.elf", pvhKernel(ECHO));
@@ -61,6 +61,19 @@ Deno.test("--kernel console escapes", async (t) => {
     assert.equal(run.stderr, "");
     assert.equal(run.code, 0);
   });
+
+  await t.step(
+    "a vmlinux larger than 1 GiB (say, debug sections) boots: its size is no limit",
+    async () => {
+      // Only the headers and segments of a regular file are read; it was refused at 1 GiB, with
+      // a message calling that limit RAM.
+      const big = dir.file("big.elf", pvhKernel(SPIN));
+      Deno.truncateSync(big, 1200 * 2 ** 20); // sparse: no disk used
+      const run = await microvmm(["--kernel", big, "--timeout", "1"]);
+      assert.equal(run.stderr, "microvmm: guest timed out after 1 s\n");
+      assert.equal(run.code, 124);
+    },
+  );
 
   await t.step("--trace still reports the exits after Ctrl-A x", async () => {
     const run = await microvmm(["--kernel", echo, "--trace", "--timeout", "30"], {

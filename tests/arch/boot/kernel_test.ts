@@ -58,6 +58,22 @@ Deno.test("kernel: loading dispatches on the format", async (t) => {
       message:
         "kernel does not fit in guest RAM: ELF segment 0 needs [0x100000, 0x101000), guest RAM is 1 MiB",
     });
+    // A bzImage source larger than RAM is refused before it is read whole into memory.
+    const header = makeBzImage();
+    let reads = 0;
+    const huge = {
+      length: 64 * MiB,
+      readInto(offset: number, target: Uint8Array) {
+        reads++;
+        assert.ok(offset + target.length <= header.length, "only the header is read");
+        target.set(header.subarray(offset, offset + target.length));
+      },
+    };
+    assert.throws(() => loadKernel(new Uint8Array(32 * MiB), huge), {
+      message:
+        "kernel does not fit in guest RAM: the bzImage is 67108864 bytes, guest RAM is 32 MiB",
+    });
+    assert.equal(reads, 1);
   });
 });
 

@@ -8,6 +8,7 @@
 import { type BzImageKernel, HDR_LIMIT, isBzImage, loadBzImage } from "./bzimage.ts";
 import { type ElfKernel, isElf, loadElf } from "./elf.ts";
 import { type ImageSource, readRange, toSource } from "./image_source.ts";
+import { sizeText } from "./_mem.ts";
 
 /** A kernel loaded into guest RAM, by either loader. */
 export type LoadedKernel = ElfKernel | BzImageKernel;
@@ -43,6 +44,13 @@ export function detectKernel(bytes: Uint8Array): KernelFormat {
 export function loadKernel(memory: Uint8Array, image: Uint8Array | ImageSource): LoadedKernel {
   const source = toSource(image);
   if (detectKernel(readRange(source, 0, HDR_LIMIT)) === "elf") return loadElf(memory, source);
+  if (source.length > memory.length) {
+    // Checked before reading it whole: a bzImage's kernel part is loaded as it is.
+    throw new Error(
+      `kernel does not fit in guest RAM: the bzImage is ${source.length} bytes, ` +
+        `guest RAM is ${sizeText(memory.length)}`,
+    );
+  }
   const bytes = image instanceof Uint8Array ? image : readRange(source, 0, source.length);
   return loadBzImage(memory, bytes);
 }
