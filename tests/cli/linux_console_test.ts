@@ -1,7 +1,8 @@
 /**
- * The `--kernel` console's escapes (Ctrl-A x, Ctrl-A Ctrl-A), --trace and kernel file sizes through the Linux CLI path,
- * with two tiny PVH "kernels" built here that run on every KVM, kvm-pvm included (a real Linux
- * needs the nested host: tests/linux/). Each is one PT_LOAD at 1 MiB and a PHYS32_ENTRY note.
+ * The `--kernel` CLI path (console escapes Ctrl-A x and Ctrl-A Ctrl-A, --trace, kernel file
+ * sizes) with two tiny PVH "kernels" built here that run on every KVM, kvm-pvm included (a real
+ * Linux needs the nested host: tests/linux/). Each is one PT_LOAD at 1 MiB and a PHYS32_ENTRY
+ * note.
  *
  * @module
  */
