@@ -99,8 +99,8 @@ export function usage(): string {
     "",
     "Guest ports: 0xf1 and 0xe9 print bytes, 0xf4 exits with the value written, COM1 at 0x3f8.",
     "Exit status: the guest's (port 0xf4), 0 on HLT, 1 guest crash, 2 bad usage or input,",
-    "3 KVM unavailable, 124 timeout, 128+N killed by signal N. Linux: 0 after reboot or",
-    "poweroff. Environment: MICROVMM_KVM_DEVICE overrides /dev/kvm.",
+    "3 KVM unavailable, 124 timeout, 128+N stopped by signal N, 70 internal error (a bug).",
+    "Linux: 0 after reboot or poweroff. Environment: MICROVMM_KVM_DEVICE overrides /dev/kvm.",
   );
   return lines.join("\n");
 }

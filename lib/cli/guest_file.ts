@@ -7,21 +7,47 @@
 import type { ImageSource } from "../arch/x86_64/boot/image_source.ts";
 import { ConfigError } from "../vmm/config_error.ts";
 
-/** Reads the guest image at `path`; throws a ConfigError for missing, empty or unreadable files. */
-export function readGuestFile(path: string, maxSize: number): Uint8Array {
-  return readImageFile(path, "guest file", maxSize);
+/**
+ * Reads the guest image at `path`; throws a ConfigError for missing, empty or unreadable files.
+ * A FIFO or device is read asynchronously, so `stop` (the CLI's stop signals) can end a read
+ * that waits for a writer: it then throws {@link ReadStopped}.
+ */
+export async function readGuestFile(
+  path: string,
+  maxSize: number,
+  stop?: AbortSignal,
+): Promise<Uint8Array> {
+  return await readImageFile(path, "guest file", maxSize, stop);
+}
+
+/** A read of a FIFO or device given up because `stop` fired (a stop signal while it waited). */
+export class ReadStopped extends Error {
+  /** For the image named `what`. */
+  constructor(what: string) {
+    super(`reading the ${what} was stopped`);
+    this.name = "ReadStopped";
+  }
 }
 
 /**
  * Reads an image (`what`: "guest file", "kernel", "initrd") of at most `maxSize` bytes; throws a
- * ConfigError naming it for missing, empty, oversized or unreadable files.
+ * ConfigError naming it for missing, empty, oversized or unreadable files, and ReadStopped when
+ * `stop` fires while a FIFO or device is read.
  */
-export function readImageFile(path: string, what: string, maxSize: number): Uint8Array {
+export async function readImageFile(
+  path: string,
+  what: string,
+  maxSize: number,
+  stop?: AbortSignal,
+): Promise<Uint8Array> {
   const info = statImage(path, what, maxSize);
   let bytes: Uint8Array;
   try {
-    bytes = info.isFile ? Deno.readFileSync(path) : readAtMost(path, maxSize + 1);
+    bytes = info.isFile
+      ? Deno.readFileSync(path)
+      : await readAtMost(path, maxSize + 1, stoppable(what, stop));
   } catch (error) {
+    if (error instanceof ReadStopped) throw error;
     throw new ConfigError(`Cannot read ${what} '${path}': ${reason(error)}`);
   }
   if (bytes.length === 0) throw new ConfigError(`Cannot load ${what} '${path}': it is empty`);
@@ -40,14 +66,14 @@ export function readImageFile(path: string, what: string, maxSize: number): Uint
  * regular file of any size is opened (a vmlinux's debug sections may make it larger than RAM;
  * the loader checks what it loads) and `maxSize` bounds only what is read from anything else.
  */
-export function openImageFile(
+export async function openImageFile(
   path: string,
   what: string,
   maxSize: number,
-  loaderChecksSize = false,
-): ImageFile | Uint8Array {
-  const info = statImage(path, what, loaderChecksSize ? Infinity : maxSize);
-  if (!info.isFile) return readImageFile(path, what, maxSize);
+  options: { loaderChecksSize?: boolean; stop?: AbortSignal } = {},
+): Promise<ImageFile | Uint8Array> {
+  const info = statImage(path, what, options.loaderChecksSize ? Infinity : maxSize);
+  if (!info.isFile) return await readImageFile(path, what, maxSize, options.stop);
   try {
     return new ImageFile(Deno.openSync(path), info.size, path, what);
   } catch (error) {
@@ -124,14 +150,21 @@ function statImage(path: string, what: string, maxSize: number): Deno.FileInfo {
   return info;
 }
 
-/** Reads up to `limit` bytes from `path` (a device or FIFO, maybe endless like /dev/zero). */
-function readAtMost(path: string, limit: number): Uint8Array {
-  using file = Deno.openSync(path);
+/**
+ * Reads up to `limit` bytes from `path` (a device or FIFO, maybe endless like /dev/zero, maybe
+ * waiting for a writer), each wait passed through `wait` (which may give up).
+ */
+async function readAtMost(
+  path: string,
+  limit: number,
+  wait: <T>(promise: Promise<T>) => Promise<T>,
+): Promise<Uint8Array> {
+  using file = await wait(Deno.open(path));
   const chunks: Uint8Array[] = [];
   let total = 0;
   while (total < limit) {
     const chunk = new Uint8Array(Math.min(limit - total, 64 * 1024));
-    const count = file.readSync(chunk);
+    const count = await wait(file.read(chunk));
     if (count === null) break;
     chunks.push(chunk.subarray(0, count));
     total += count;
@@ -143,6 +176,19 @@ function readAtMost(path: string, limit: number): Uint8Array {
     offset += chunk.length;
   }
   return bytes;
+}
+
+/** Waits for a promise unless `stop` fires first (then rejects with ReadStopped). */
+function stoppable(what: string, stop: AbortSignal | undefined) {
+  return <T>(promise: Promise<T>): Promise<T> => {
+    if (!stop) return promise;
+    return new Promise<T>((resolve, reject) => {
+      const onStop = () => reject(new ReadStopped(what));
+      if (stop.aborted) return onStop();
+      stop.addEventListener("abort", onStop, { once: true });
+      promise.then(resolve, reject).finally(() => stop.removeEventListener("abort", onStop));
+    });
+  };
 }
 
 function reason(error: unknown): string {

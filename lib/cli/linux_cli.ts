@@ -36,11 +36,14 @@ export async function runLinux(
 ): Promise<LinuxRun> {
   // Regular files are read at offsets, straight into guest RAM, and closed once the VM is built.
   // An ELF vmlinux holds sections that are never loaded: the loader, not the file size, checks RAM.
-  const kernel = openImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE, true);
+  const kernel = await openImageFile(linux.kernelPath, "kernel", MAX_KERNEL_FILE, {
+    loaderChecksSize: true,
+    stop,
+  });
   using _kernelFile = kernel instanceof ImageFile ? kernel : undefined;
   const initrd = linux.initrdPath === undefined
     ? undefined
-    : openImageFile(linux.initrdPath, "initrd", config.memSize);
+    : await openImageFile(linux.initrdPath, "initrd", config.memSize, { stop });
   using _initrdFile = initrd instanceof ImageFile ? initrd : undefined;
   let quit = false;
   // Escapes are seen as soon as they are typed, whether or not the guest takes input.

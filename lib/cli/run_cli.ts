@@ -15,7 +15,7 @@ import { type CliConfig, parseCommandLine, usage, UsageError } from "./args.ts";
 import type { RunResult } from "../api/vm.ts";
 import type * as LinuxCli from "./linux_cli.ts";
 import { STOP_SIGNALS, type StopSignal, watchStopSignals } from "./signals.ts";
-import { readGuestFile } from "./guest_file.ts";
+import { readGuestFile, ReadStopped } from "./guest_file.ts";
 import { stdinSource } from "./stdin_source.ts";
 
 /** The version `--version` prints. */
@@ -127,6 +127,7 @@ function watchForStop(stopping: AbortController) {
 export async function runCli(args: string[]): Promise<number> {
   const kvmPath = Deno.env.get("MICROVMM_KVM_DEVICE") || DEFAULT_KVM_PATH;
   let memSize = 0;
+  let stoppedBy = (): StopSignal | undefined => undefined;
   try {
     const config = parseCommandLine(args);
     memSize = config.memSize;
@@ -140,6 +141,7 @@ export async function runCli(args: string[]): Promise<number> {
     }
     const stopping = new AbortController();
     using signals = watchForStop(stopping);
+    stoppedBy = () => signals.received;
     if (config.linux) {
       const { runLinux }: typeof LinuxCli = await import(LINUX_CLI);
       const run = await runLinux(config, config.linux, kvmPath, stopping.signal);
@@ -153,13 +155,19 @@ export async function runCli(args: string[]): Promise<number> {
     }
     const image = config.guestPath === undefined
       ? hello
-      : readGuestFile(config.guestPath, config.memSize);
+      : await readGuestFile(config.guestPath, config.memSize, stopping.signal);
     using vm = new Vm({ memory: config.memSize, mode: config.mode, kvmPath, input: stdinSource() });
     vm.entry = config.entry;
     vm.load(image, config.load);
     const result = await vm.runAsync({ timeout: config.timeout, signal: stopping.signal });
     return report(result, config, (stop) => vm.crashReport(stop), signals.received);
   } catch (error) {
+    const signal = stoppedBy();
+    if (error instanceof ReadStopped && signal !== undefined) {
+      // A stop signal while a FIFO or device was still being read (no writer yet, say).
+      printError(`stopped by ${signal}`);
+      return 128 + STOP_SIGNALS[signal];
+    }
     const failure = kvmFailure(error, kvmPath, memSize);
     if (failure) {
       printError(failure[0]);
