@@ -189,8 +189,9 @@ export class Machine {
    * One run of the loop until `deadline` (reported as "timeout") or a stop. When the VM stops
    * right after an exit that KVM completes on re-entry (a port or MMIO access), the access is
    * completed, so registers read afterwards show the guest after that instruction on every kind
-   * of KVM (unless the instruction needs a further access: see RunControl.pendingExit). Only then: an extra KVM_RUN after other exits is useless, and inside the nested test
-   * host one after every HLT froze the whole host within ~30 VMs.
+   * of KVM (unless the instruction needs a further access: see RunControl.pendingExit). Only
+   * then: an extra KVM_RUN after other exits is useless, and inside the nested test host one
+   * after every HLT froze the whole host within ~30 VMs.
    */
   #slice(deadline: number): StopReason {
     this.control.deadline = deadline;

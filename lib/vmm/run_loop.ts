@@ -19,7 +19,7 @@ export class RunControl {
   aborted = false;
   /** `performance.now()` after which the run times out (Infinity: never). */
   deadline = Infinity;
-  /** The reason of the last exit the loop saw (-1 before the first). */
+  /** The reason of the last exit this loop saw (-1 before the first of each loop). */
   lastExitReason = -1;
   /**
    * An I/O or MMIO exit that completing the previous run's last access produced (-1: none):
@@ -56,6 +56,8 @@ export function runLoop(
   if (kicker && control.deadline !== Infinity) {
     kicker.armAfter(control.deadline - performance.now());
   }
+  // A loop that stops before its first exit leaves no access of its own to complete.
+  control.lastExitReason = -1;
   try {
     let sinceClockCheck = 0;
     while (true) {
