@@ -14,6 +14,10 @@ import { KVM_FPU, KVM_LAPIC_STATE, KVM_MP_STATE, KVM_MSR_ENTRY, KVM_MSRS } from 
 
 /** KVM_RUN as a bigint, for the hot path that bypasses OwnedFd.ioctl. */
 const KVM_RUN_REQUEST = BigInt(IOCTLS.KVM_RUN);
+/** errno ENOENT: see {@link VcpuFd.run}. */
+const ENOENT = 2;
+/** Stray KVM_RUN errors in a row taken as interruptions before one is reported. */
+const STRAY_ERROR_LIMIT = 10;
 
 /** A KVM vCPU fd with its `kvm_run` structure mapped. */
 export class VcpuFd {
@@ -27,6 +31,7 @@ export class VcpuFd {
   #runBytes: Uint8Array | undefined;
   readonly #regsBuffer = new Uint8Array(KVM_REGS.size);
   readonly #sregsBuffer = new Uint8Array(KVM_SREGS.size);
+  #strayErrors = 0;
 
   /** Wraps a vCPU fd and mmaps `mmapSize` bytes of its `kvm_run`. */
   constructor(fd: number, id: number, mmapSize: number) {
@@ -76,9 +81,17 @@ export class VcpuFd {
     if (this.#fd.closed) throw new Error(`Cannot run vCPU ${this.id}: it was disposed`);
     if (libc().ioctl(this.#rawFd, KVM_RUN_REQUEST, 0n) < 0) {
       const code = errno();
-      if (code !== EINTR) throw new KvmError("KVM_RUN", code);
-      return EXIT_REASONS.KVM_EXIT_INTR;
+      if (code === EINTR) return EXIT_REASONS.KVM_EXIT_INTR;
+      // Inside the nested test host, about one run in 60 of a guest polling COM1 with 20 ms kicks
+      // saw KVM_RUN fail with ENOENT, which KVM_RUN never returns (seen with this project's code
+      // of every age; the run goes on fine when tried again). Taken as an interruption, unless
+      // it keeps coming: then it is real and reported.
+      if (code === ENOENT && ++this.#strayErrors < STRAY_ERROR_LIMIT) {
+        return EXIT_REASONS.KVM_EXIT_INTR;
+      }
+      throw new KvmError("KVM_RUN", code);
     }
+    this.#strayErrors = 0;
     return this.#runView!.getUint32(KVM_RUN.exit_reason, true);
   }
 
