@@ -80,8 +80,9 @@ export class EscapedInput {
 
   /** Reads every byte the source has now (up to the queue's limit), handling escapes. */
   pump(): void {
-    if (this.#head > 0 && this.#head === this.#queue.length) {
-      this.#queue = [];
+    // Drop what the guest took: the array never holds more than the limit plus one pump's bytes.
+    if (this.#head > 0) {
+      this.#queue = this.#queue.slice(this.#head);
       this.#head = 0;
     }
     while (this.#queue.length - this.#head < INPUT_QUEUE_LIMIT) {
