@@ -171,7 +171,8 @@ export class LinuxVm {
     this.#machine = machine;
     try {
       const low = machine.memory.bytes.subarray(0, Math.min(memSize, MMIO_GAP_START));
-      this.kernel = wrap("kernel", () => loadKernel(low, options.kernel));
+      // The Machine's RAM is freshly mapped, so all zero: the kernel's .bss needs no writing.
+      this.kernel = wrap("kernel", () => loadKernel(low, options.kernel, { zeroed: true }));
       const protocol = this.#chooseProtocol(options.boot ?? "auto");
       this.protocol = protocol;
       const limits = kernelLimits(this.kernel);

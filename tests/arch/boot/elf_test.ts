@@ -32,6 +32,13 @@ Deno.test("elf: loading a vmlinux", async (t) => {
     assert.ok(memory.subarray(0, 0x100000).every((b) => b === 0xcc), "PT_NOTE not loaded");
   });
 
+  await t.step("with zeroed: true the bytes past p_filesz are not written", () => {
+    const memory = ram();
+    loadElf(memory, sampleVmlinux(), { zeroed: true });
+    assert.ok(memory.subarray(0x102000, 0x102800).every((b) => b === 0xdd), "data copied");
+    assert.ok(memory.subarray(0x102800, 0x103800).every((b) => b === 0xcc), "bss left alone");
+  });
+
   await t.step("a u32 PHYS32_ENTRY descriptor (older kernels) is read too", () => {
     assert.equal(loadElf(ram(), sampleVmlinux(4)).pvhEntry, 0x100040);
   });

@@ -251,13 +251,27 @@ function scanNotes(source: ImageSource, offset: number, size: number): number | 
   return undefined;
 }
 
+/** Options of {@link loadElf} and `loadKernel`. */
+export interface LoadOptions {
+  /**
+   * Guest RAM is known to be all zero (freshly mapped): the bytes past each segment's file bytes
+   * (a Debian kernel's .bss and .brk, ~17 MiB) are left alone instead of written with zeros,
+   * which would make the host allocate and clear every page of them before the guest needs them.
+   */
+  zeroed?: boolean;
+}
+
 /**
  * Loads an ELF64 x86-64 `vmlinux` (bytes or a {@link ImageSource}) into `memory` (guest RAM,
  * index = guest-physical address): each PT_LOAD's p_filesz bytes are copied to p_paddr and the
- * rest up to p_memsz is zeroed.
+ * rest up to p_memsz is zeroed, unless `options.zeroed` says the RAM is all zero already.
  * Throws a one-line error for a malformed or truncated file or a segment outside guest RAM.
  */
-export function loadElf(memory: Uint8Array, image: Uint8Array | ImageSource): ElfKernel {
+export function loadElf(
+  memory: Uint8Array,
+  image: Uint8Array | ImageSource,
+  options: LoadOptions = {},
+): ElfKernel {
   const source = toSource(image);
   const headers = readHeaders(source);
   const loads = headers.segments.filter((s) => s.type === PT_LOAD && s.memsz > 0);
@@ -294,7 +308,7 @@ export function loadElf(memory: Uint8Array, image: Uint8Array | ImageSource): El
   for (const s of loads) {
     // Straight from the source into guest RAM: no copy of the file in between.
     source.readInto(s.offset, memory.subarray(s.paddr, s.paddr + s.filesz));
-    memory.fill(0, s.paddr + s.filesz, s.paddr + s.memsz);
+    if (!options.zeroed) memory.fill(0, s.paddr + s.filesz, s.paddr + s.memsz);
   }
   const loadEnd = Math.max(...loads.map((s) => s.paddr + s.memsz));
   return pvhEntry === undefined

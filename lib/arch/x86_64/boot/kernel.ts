@@ -6,7 +6,7 @@
  */
 
 import { type BzImageKernel, HDR_LIMIT, isBzImage, loadBzImage } from "./bzimage.ts";
-import { type ElfKernel, isElf, loadElf } from "./elf.ts";
+import { type ElfKernel, isElf, loadElf, type LoadOptions } from "./elf.ts";
 import { type ImageSource, readRange, toSource } from "./image_source.ts";
 import { sizeText } from "./_mem.ts";
 
@@ -39,11 +39,18 @@ export function detectKernel(bytes: Uint8Array): KernelFormat {
  * Loads a vmlinux or bzImage (bytes or a {@link ImageSource}) into `memory` (guest RAM, index =
  * guest-physical address) and returns where it lies and its entry points. A vmlinux's segments
  * go straight from the source into RAM; a bzImage (a few MB) is read whole. Errors are one line:
- * truncated files, malformed headers, a kernel larger than guest RAM.
+ * truncated files, malformed headers, a kernel larger than guest RAM. `options.zeroed`: see
+ * {@link LoadOptions}.
  */
-export function loadKernel(memory: Uint8Array, image: Uint8Array | ImageSource): LoadedKernel {
+export function loadKernel(
+  memory: Uint8Array,
+  image: Uint8Array | ImageSource,
+  options: LoadOptions = {},
+): LoadedKernel {
   const source = toSource(image);
-  if (detectKernel(readRange(source, 0, HDR_LIMIT)) === "elf") return loadElf(memory, source);
+  if (detectKernel(readRange(source, 0, HDR_LIMIT)) === "elf") {
+    return loadElf(memory, source, options);
+  }
   if (source.length > memory.length) {
     // Checked before reading it whole: a bzImage's kernel part is loaded as it is.
     throw new Error(
