@@ -6,6 +6,7 @@
  */
 
 import { KvmError, KvmUnsupportedError } from "../kvm/error.ts";
+import { bindAllLibc } from "../kvm/ffi.ts";
 import { type CAPS, MP_STATES } from "../kvm/abi.ts";
 import type { Regs, Sregs } from "../kvm/regs.ts";
 import { ConfigError } from "../vmm/config_error.ts";
@@ -146,6 +147,7 @@ export class LinuxVm {
     if (memSize < 32 * 2 ** 20) {
       throw new ConfigError(`Cannot boot Linux in ${memSize} bytes of RAM: give it at least 32M`);
     }
+    bindAllLibc(); // the run arms the kicker, and console input reads stdin
     const mask = typeof options.cpuidMask === "string"
       ? parseCpuidMask(options.cpuidMask)
       : options.cpuidMask ?? [];
