@@ -13,6 +13,7 @@ import { DEFAULT_LINUX_CMDLINE } from "../lib/api/linux_vm.ts";
 import { linuxAssets } from "../tests/linux/_assets.ts";
 import { ConsoleProcess } from "../tests/linux/_console.ts";
 import { buildTestInitramfs, INIT_MARKER } from "../tests/linux/_initramfs.ts";
+import { KvmTrace, type VcpuTime } from "./_kvm_trace.ts";
 import { summarize, type Summary } from "./_stats.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -51,11 +52,19 @@ interface Side {
   args: string[];
 }
 
-/** Spawns `side` and returns the milliseconds from the spawn to the marker; kills it then. */
-async function timeToMarker(side: Side, killAfter: number): Promise<number> {
+/** One boot: milliseconds from the spawn to the marker, and the vCPU's time where traced. */
+interface Boot {
+  ms: number;
+  vcpu?: VcpuTime;
+}
+
+/** Spawns `side`, waits for the marker and kills it then; traces its vCPU if `trace` is given. */
+async function boot(side: Side, killAfter: number, trace: KvmTrace | undefined): Promise<Boot> {
+  trace?.markSpawn();
   const p = new ConsoleProcess(side.command, side.args, { killAfter, cwd: ROOT });
   try {
-    return await p.waitFor(INIT_MARKER);
+    const ms = await p.waitFor(INIT_MARKER);
+    return { ms, vcpu: trace?.end(p.pid) };
   } catch (e) {
     const end = await p.ended;
     throw new Error(
@@ -66,6 +75,43 @@ async function timeToMarker(side: Side, killAfter: number): Promise<number> {
     p.kill();
     await p.ended;
   }
+}
+
+/** The median of each of the traced boots' figures, or undefined if they were not traced. */
+function vcpuMedians(boots: Boot[]): VcpuTime | undefined {
+  if (boots.some((b) => b.vcpu === undefined)) return undefined;
+  const median = (key: keyof VcpuTime) => summarize(boots.map((b) => b.vcpu![key])).median;
+  return {
+    startup: median("startup"),
+    outside: median("outside"),
+    outsideAfterUserspace: median("outsideAfterUserspace"),
+    inside: median("inside"),
+    exits: median("exits"),
+    userspaceExits: median("userspaceExits"),
+  };
+}
+
+/** The table of the traced vCPU time, both sides side by side. */
+function vcpuTable(m: VcpuTime, q: VcpuTime): string[] {
+  const row = (name: string, a: string, b: string) =>
+    `${name.padEnd(44)} ${a.padStart(13)} ${b.padStart(13)}`;
+  const s = (ms: number) => seconds(ms);
+  return [
+    row("vCPU time from KVM tracepoints (s, medians)", "microvmm", "QEMU"),
+    row("spawn → first KVM exit (VMM start-up)", s(m.startup), s(q.startup)),
+    row("first exit → marker: outside the guest", s(m.outside), s(q.outside)),
+    row(
+      "  of which after exits to user space",
+      s(m.outsideAfterUserspace),
+      s(q.outsideAfterUserspace),
+    ),
+    row("first exit → marker: in the guest", s(m.inside), s(q.inside)),
+    row(
+      "KVM exits (to user space)",
+      `${m.exits} (${m.userspaceExits})`,
+      `${q.exits} (${q.userspaceExits})`,
+    ),
+  ];
 }
 
 /** Milliseconds to run a command to its end (for the warm-ups and the deno start figure). */
@@ -111,17 +157,31 @@ async function benchHere(runs: number, killAfter: number): Promise<Record<string
       const ms = await timed(Deno.execPath(), [...microvmmArgs, "--version"]);
       if (i > 0) denoStart.push(ms);
     }
-    const samples: Record<Side["name"], number[]> = { microvmm: [], QEMU: [] };
-    for (let round = 0; round < runs; round++) {
-      // Alternate who goes first, so a change in load hits both alike.
-      for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
-        const ms = await timeToMarker(side, killAfter);
-        samples[side.name].push(ms);
-        console.log(`  round ${round + 1}: ${side.name.padEnd(8)} marker after ${seconds(ms)} s`);
+    const opened = KvmTrace.open();
+    const trace = typeof opened === "string" ? undefined : opened;
+    const boots: Record<Side["name"], Boot[]> = { microvmm: [], QEMU: [] };
+    try {
+      for (let round = 0; round < runs; round++) {
+        // Alternate who goes first, so a change in load hits both alike.
+        for (const side of round % 2 === 0 ? sides : [...sides].reverse()) {
+          const b = await boot(side, killAfter, trace);
+          boots[side.name].push(b);
+          console.log(
+            `  round ${round + 1}: ${side.name.padEnd(8)} marker after ${seconds(b.ms)} s` +
+              (b.vcpu ? ` (first KVM exit after ${seconds(b.vcpu.startup)} s)` : ""),
+          );
+        }
       }
+    } finally {
+      trace?.close();
     }
+    const samples = {
+      microvmm: boots.microvmm.map((b) => b.ms),
+      QEMU: boots.QEMU.map((b) => b.ms),
+    };
     const m = summarize(samples.microvmm);
     const q = summarize(samples.QEMU);
+    const vcpu = { microvmm: vcpuMedians(boots.microvmm), qemu: vcpuMedians(boots.QEMU) };
     const ratio = m.median / q.median;
     const row = (name: string, s: Summary) =>
       `${name.padEnd(34)} ${seconds(s.min).padStart(7)} ${seconds(s.median).padStart(7)} ` +
@@ -138,6 +198,10 @@ async function benchHere(runs: number, killAfter: number): Promise<Record<string
         `ratio microvmm / QEMU (medians): ${ratio.toFixed(2)} — goal < 1: ` +
         `${ratio < 1 ? "met" : "NOT MET"}`,
         `load average at the end: ${load()}`,
+        "",
+        ...(vcpu.microvmm && vcpu.qemu
+          ? vcpuTable(vcpu.microvmm, vcpu.qemu)
+          : [`(vCPU time from KVM tracepoints: not traced, ${opened})`]),
       ].join("\n"),
     );
     return {
@@ -149,6 +213,7 @@ async function benchHere(runs: number, killAfter: number): Promise<Record<string
       microvmm: { command: ["deno", ...sides[0].args], ms: samples.microvmm, summary: m },
       qemu: { command: ["qemu-system-x86_64", ...sides[1].args], ms: samples.QEMU, summary: q },
       denoStartMs: { ms: denoStart, summary: summarize(denoStart) },
+      vcpuTimeMs: trace ? { ...vcpu, boots } : `not traced: ${opened}`,
       ratio,
       goalMet: ratio < 1,
       loadAverage: { before: loadBefore, after: load() },

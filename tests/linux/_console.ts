@@ -82,6 +82,11 @@ export class ConsoleProcess {
     };
   }
 
+  /** The child's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   /** Stdout so far. */
   get stdout(): string {
     return this.#stdout;
