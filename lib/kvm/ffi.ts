@@ -104,7 +104,7 @@ export function libc(): Bound<typeof LIBC_SYMBOLS> {
  * Binds every group at once, in one `Deno.dlopen`, unless {@link libc} has bound the core already.
  * For a run that uses them all (a Linux boot arms the kicker; its CLI reads stdin) one dlopen costs
  * less than three: each has its own overhead besides the symbols (inside the nested test host,
- * under its emulated CPU, binding the groups apart took ~0.15 s more).
+ * under its emulated CPU: ~0.3 s for the three groups apart, ~0.2 s for all of them in one).
  */
 export function bindAllLibc(): void {
   symbols ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
