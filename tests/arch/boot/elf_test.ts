@@ -86,6 +86,18 @@ Deno.test("elf: loading a vmlinux", async (t) => {
     });
     assert.equal(findPvhEntry(file), 0x200100);
   });
+
+  await t.step("the owner must be exactly Xen; NULs after it (a padded namesz) are allowed", () => {
+    const withNotes = (...notes: Uint8Array[]) =>
+      makeElf({
+        entry: 0x200000n,
+        segments: [{ vaddr: KERNEL_VBASE, paddr: 0x200000, data: text }],
+        sectionNotes: new Uint8Array(notes.flatMap((n) => [...n])),
+      });
+    const others = [note("Xe", 18, le(0x1, 4)), note("Xenix", 18, le(0x2, 4))];
+    assert.equal(findPvhEntry(withNotes(...others)), undefined);
+    assert.equal(findPvhEntry(withNotes(...others, note("Xen\0\0\0\0", 18, le(0x3, 4)))), 3);
+  });
 });
 
 Deno.test("elf: errors", async (t) => {

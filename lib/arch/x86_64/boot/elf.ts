@@ -218,6 +218,21 @@ function pvhEntryOf(source: ImageSource, { ehdr, segments }: Headers): number | 
 /** Segments must start at or above this (1 MiB): below it are LINUX_LAYOUT's boot structures. */
 const BOOT_AREA_END = 0x100000;
 
+/**
+ * Whether the note name at `bytes[at, at + size)` is `name` (ASCII), ignoring trailing NULs.
+ * Compared byte by byte: a TextDecoder per note cost ~5 ms each under an emulated CPU (the nested
+ * test host), ~0.1 s for a Debian kernel's notes.
+ */
+function isName(bytes: Uint8Array, at: number, size: number, name: string): boolean {
+  let length = size;
+  while (length > 0 && bytes[at + length - 1] === 0) length--;
+  if (length !== name.length) return false;
+  for (let i = 0; i < length; i++) {
+    if (bytes[at + i] !== name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
 /** Walks the notes in `[offset, offset + size)`: {namesz, descsz, type, name, desc}, 4-aligned. */
 function scanNotes(source: ImageSource, offset: number, size: number): number | undefined {
   if (offset + size > source.length) {
@@ -236,9 +251,7 @@ function scanNotes(source: ImageSource, offset: number, size: number): number | 
     const name = at + 12;
     const desc = name + pad(namesz);
     if (desc + descsz > end) break; // a malformed tail: no further notes can be read
-    const nameText = new TextDecoder().decode(bytes.subarray(name, name + namesz))
-      .replace(/\0+$/, "");
-    if (nameText === XEN_NOTE_NAME && type === XEN_ELFNOTE_PHYS32_ENTRY) {
+    if (type === XEN_ELFNOTE_PHYS32_ENTRY && isName(bytes, name, namesz, XEN_NOTE_NAME)) {
       let entry: number;
       if (descsz === 4) entry = view.getUint32(desc, true);
       else if (descsz === 8) entry = u64(view, desc, "XEN_ELFNOTE_PHYS32_ENTRY");
