@@ -8,6 +8,7 @@ import hello from "../../guests/hello.bin" with { type: "bytes" };
 import { Vm } from "../api/vm.ts";
 import { KvmError, KvmUnsupportedError } from "../kvm/error.ts";
 import { DEFAULT_KVM_PATH } from "../kvm/kvm.ts";
+import { ENOENT } from "../kvm/ffi.ts";
 import { ConfigError } from "../vmm/config_error.ts";
 import { EXIT_STATUS } from "../vmm/exit_status.ts";
 import { isCrash, type StopReason } from "../vmm/stop_reason.ts";
@@ -48,7 +49,9 @@ function isGuestRamCall(call: string): boolean {
 }
 
 function kvmAdvice(error: KvmError, path: string): string {
-  if (error.errno === 2) return `Cannot open ${path}: no such device (is KVM enabled and loaded?)`;
+  if (error.errno === ENOENT) {
+    return `Cannot open ${path}: no such device (is KVM enabled and loaded?)`;
+  }
   if (error.errno === 13) {
     return `Cannot open ${path}: permission denied (join the kvm group or run as root)`;
   }

@@ -71,6 +71,9 @@ export const LIBC_SYMBOLS = {
   ...ERROR_SYMBOLS,
 } as const satisfies Deno.ForeignLibraryInterface;
 
+/** The C library every group is bound from (glibc's soname). */
+const LIBC_PATH = "libc.so.6";
+
 /** The bound functions of a symbol table. */
 type Bound<T extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<T>["symbols"];
 
@@ -85,14 +88,14 @@ let symbols: Bound<typeof LIBC_SYMBOLS> | undefined;
  */
 export function libc(): Bound<typeof LIBC_SYMBOLS> {
   if (symbols) return symbols;
-  const all: Record<string, unknown> = { ...Deno.dlopen("libc.so.6", CORE_SYMBOLS).symbols };
+  const all: Record<string, unknown> = { ...Deno.dlopen(LIBC_PATH, CORE_SYMBOLS).symbols };
   const lazy = [TIMER_SYMBOLS, STDIN_SYMBOLS, ERROR_SYMBOLS] as Deno.ForeignLibraryInterface[];
   for (const group of lazy) {
     let bound: Record<string, unknown> | undefined;
     for (const name of Object.keys(group)) {
       Object.defineProperty(all, name, {
         enumerable: true,
-        get: () => (bound ??= Deno.dlopen("libc.so.6", group).symbols)[name],
+        get: () => (bound ??= Deno.dlopen(LIBC_PATH, group).symbols)[name],
       });
     }
   }
@@ -107,7 +110,7 @@ export function libc(): Bound<typeof LIBC_SYMBOLS> {
  * under its emulated CPU: ~0.3 s for the three groups apart, ~0.2 s for all of them in one).
  */
 export function bindAllLibc(): void {
-  symbols ??= Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+  symbols ??= Deno.dlopen(LIBC_PATH, LIBC_SYMBOLS).symbols;
 }
 
 /** open(2) flags and mmap(2) constants used by microvmm (x86-64 Linux values). */
@@ -165,6 +168,9 @@ export const ERRNO_NAMES: Record<number, string> = {
 
 /** errno value for an interrupted system call. */
 export const EINTR = 4;
+
+/** errno value for "no such file or directory". */
+export const ENOENT = 2;
 
 /** Reads the calling thread's errno. */
 export function errno(): number {

@@ -6,7 +6,16 @@
 
 import { EXIT_REASONS, IOCTLS, KVM_REGS, KVM_RUN, KVM_SREGS } from "./abi.ts";
 import { check, OwnedFd } from "./_fd.ts";
-import { detachMapping, EINTR, errno, libc, MAP_SHARED, PROT_READ, PROT_WRITE } from "./ffi.ts";
+import {
+  detachMapping,
+  EINTR,
+  ENOENT,
+  errno,
+  libc,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+} from "./ffi.ts";
 import { KvmError } from "./error.ts";
 import { decodeRegs, decodeSregs, encodeRegs, encodeSregs, type Regs, type Sregs } from "./regs.ts";
 import { type CpuidEntry, encodeCpuid } from "./cpuid.ts";
@@ -14,8 +23,6 @@ import { KVM_FPU, KVM_LAPIC_STATE, KVM_MP_STATE, KVM_MSR_ENTRY, KVM_MSRS } from 
 
 /** KVM_RUN as a bigint, for the hot path that bypasses OwnedFd.ioctl. */
 const KVM_RUN_REQUEST = BigInt(IOCTLS.KVM_RUN);
-/** errno ENOENT: see {@link VcpuFd.run}. */
-const ENOENT = 2;
 /** Stray KVM_RUN errors in a row taken as interruptions before one is reported. */
 const STRAY_ERROR_LIMIT = 10;
 
