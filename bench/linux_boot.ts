@@ -95,17 +95,16 @@ function vcpuMedians(boots: Boot[]): VcpuTime | undefined {
 function vcpuTable(m: VcpuTime, q: VcpuTime): string[] {
   const row = (name: string, a: string, b: string) =>
     `${name.padEnd(44)} ${a.padStart(13)} ${b.padStart(13)}`;
-  const s = (ms: number) => seconds(ms);
   return [
     row("vCPU time from KVM tracepoints (s, medians)", "microvmm", "QEMU"),
-    row("spawn → first KVM exit (VMM start-up)", s(m.startup), s(q.startup)),
-    row("first exit → marker: outside the guest", s(m.outside), s(q.outside)),
+    row("spawn → first KVM exit (VMM start-up)", seconds(m.startup), seconds(q.startup)),
+    row("first exit → marker: outside the guest", seconds(m.outside), seconds(q.outside)),
     row(
       "  of which after exits to user space",
-      s(m.outsideAfterUserspace),
-      s(q.outsideAfterUserspace),
+      seconds(m.outsideAfterUserspace),
+      seconds(q.outsideAfterUserspace),
     ),
-    row("first exit → marker: in the guest", s(m.inside), s(q.inside)),
+    row("first exit → marker: in the guest", seconds(m.inside), seconds(q.inside)),
     row(
       "KVM exits (to user space)",
       `${m.exits} (${m.userspaceExits})`,
